@@ -1,0 +1,3 @@
+from adain.cli import main
+
+main()

@@ -1,0 +1,89 @@
+"""Batch stylisation: which results to make, where they go, and running them.
+
+Contents may be files or folders (read recursively, sub-folders mirrored in the output).
+Each result is named ``{content}_stylized_{style}{ext}``; a blend or a masked pair of
+styles joins the style names with ``+``. A file that fails is recorded and the batch
+goes on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import AdaINError
+from .images import WRITABLE_EXTENSIONS, find_images, save_image
+
+
+@dataclass(frozen=True)
+class Job:
+    content: Path
+    styles: tuple[Path, ...]
+    output: Path
+
+
+@dataclass
+class Report:
+    written: list[Path] = field(default_factory=list)
+    failed: list[tuple[Path, str]] = field(default_factory=list)  # (input, one-line reason)
+
+
+def expand_inputs(paths: Sequence[Path]) -> list[tuple[Path, Path]]:
+    """(image, folder it was found under) for files and folders; folders are recursive."""
+    found = []
+    for path in paths:
+        if path.is_dir():
+            images = find_images(path)
+            if not images:
+                raise AdaINError(f"{path} holds no image files")
+            found += [(image, path) for image in images]
+        else:
+            found.append((path, path.parent))
+    return found
+
+
+def plan_jobs(contents: Sequence[Path], styles: Sequence[Path], output: Path | None,
+              combine_styles: bool, ext: str | None = None) -> list[Job]:
+    """Every content x style pair, or every content with all styles combined into one result."""
+    content_files = expand_inputs(contents)
+    style_files = [image for image, _ in expand_inputs(styles)]
+    groups = [tuple(style_files)] if combine_styles else [(s,) for s in style_files]
+    count = len(content_files) * len(groups)
+    single_file = output is not None and count == 1 and output.suffix and not output.is_dir()
+    if output is not None and output.suffix and not output.is_dir() and count > 1:
+        raise AdaINError(f"{count} results to write but -o {output} names one file; "
+                         "give a folder instead")
+    for suffix in (output.suffix.lower() if single_file else None, ext):
+        if suffix and suffix not in WRITABLE_EXTENSIONS:
+            raise AdaINError(f"cannot write {suffix} images; use one of "
+                             f"{', '.join(sorted(WRITABLE_EXTENSIONS))}")
+    folder = output if output is not None and not single_file else Path("output")
+    jobs, seen = [], {}
+    for content, root in content_files:
+        for group in groups:
+            if single_file:
+                target = output
+            else:
+                suffix = ext or content.suffix.lower()
+                suffix = suffix if suffix in WRITABLE_EXTENSIONS else ".png"
+                name = f"{content.stem}_stylized_{'+'.join(s.stem for s in group)}{suffix}"
+                target = folder / content.parent.relative_to(root) / name
+            if target in seen:
+                raise AdaINError(f"{seen[target]} and {content} would both be written to "
+                                 f"{target}; rename one or run them separately")
+            seen[target] = content
+            jobs.append(Job(content, group, target))
+    return jobs
+
+
+def run_jobs(stylize: Callable[[Job], object], jobs: Sequence[Job]) -> Iterator[Report]:
+    """Run ``stylize`` (which returns an image) on each job and save it; yields after each."""
+    report = Report()
+    for job in jobs:
+        try:
+            save_image(stylize(job), job.output)
+            report.written.append(job.output)
+        except AdaINError as exc:
+            report.failed.append((job.content, str(exc)))
+        yield report

@@ -1,0 +1,48 @@
+"""The ``adain`` command line. Commands are thin: parse, build a config, call the library."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+from rich.logging import RichHandler
+
+from .. import __version__
+from .common import err_console
+from .stylize import EXAMPLES as STYLIZE_EXAMPLES
+from .stylize import stylize
+from .weights import weights_app
+
+app = typer.Typer(
+    name="adain",
+    help="Arbitrary-style neural style transfer with Adaptive Instance Normalization "
+         "(Huang & Belongie, ICCV 2017).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+app.command(no_args_is_help=True, epilog=STYLIZE_EXAMPLES)(stylize)
+app.add_typer(weights_app, name="weights")
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"adain {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more detail.")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s",
+                        handlers=[RichHandler(console=err_console, show_time=False,
+                                              show_path=False)], force=True)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,116 @@
+"""``adain stylize``: content images x style images -> stylised images."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from .common import Device, console, err_console, fail, user_errors
+
+EXAMPLES = """
+[b]Examples[/b]
+
+  adain stylize photo.jpg --style monet.jpg -o photo_monet.png
+  adain stylize photos/ -s a.jpg -s b.jpg    [dim]# every photo x style, into output/[/]
+  adain stylize photo.jpg -s a.jpg -s b.jpg --interpolation-weights 0.3,0.7
+  adain stylize photo.jpg -s monet.jpg --alpha 0.6 --preserve-color
+  adain stylize photo.jpg -s a.jpg -s b.jpg --mask mask.png   [dim]# white: a, black: b[/]
+"""
+
+
+def _parse_weights(text: str | None) -> tuple[float, ...] | None:
+    if text is None:
+        return None
+    try:
+        return tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a comma-separated list of numbers, "
+                                 "e.g. 0.3,0.7") from None
+
+
+def stylize(
+    content: Annotated[list[Path], typer.Argument(
+        exists=True, show_default=False,
+        help="Content images, or folders of them (searched recursively).")],
+    style: Annotated[list[Path], typer.Option(
+        "--style", "-s", exists=True, show_default=False,
+        help="Style image (or folder); repeat for several styles.")],
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", show_default=False,
+        help="Output file when there is one result, else a folder \\[default: output/].")] = None,
+    interpolation_weights: Annotated[str | None, typer.Option(
+        help="Blend the styles into one result with these weights, one per --style, "
+             "e.g. 0.3,0.7 (normalised to sum 1).")] = None,
+    alpha: Annotated[float, typer.Option(
+        min=0.0, max=1.0, help="Strength of the style: 1 full style, 0 the content.")] = 1.0,
+    preserve_color: Annotated[bool, typer.Option(
+        "--preserve-color", help="Keep the content's colours (the style is recoloured first).")
+    ] = False,
+    mask: Annotated[Path | None, typer.Option(
+        exists=True, dir_okay=False, show_default=False,
+        help="Spatial control: white areas take the first style, black the second (or, with "
+             "one style, keep the content).")] = None,
+    content_size: Annotated[int, typer.Option(
+        min=0, help="Resize the content's shorter side to this; 0 keeps its size.")] = 512,
+    style_size: Annotated[int, typer.Option(
+        min=0, help="Resize the style's shorter side to this; 0 keeps its size.")] = 512,
+    crop: Annotated[bool, typer.Option("--crop", help="Centre-crop to a square after resizing.")
+                    ] = False,
+    vgg: Annotated[str, typer.Option(
+        help="Encoder weights: vgg_normalised.pth, an adain .safetensors file, a torchvision "
+             "vgg19 .pth, or 'torchvision' (downloads ImageNet VGG-19).")
+    ] = "models/vgg_normalised.pth",
+    decoder: Annotated[Path, typer.Option(help="Decoder weights: decoder.pth or .safetensors.")
+                       ] = Path("models/decoder.pth"),
+    device: Annotated[Device, typer.Option(help="Where to compute.")] = Device.auto,
+    ext: Annotated[str | None, typer.Option(
+        help="Extension of results written to a folder, e.g. .png \\[default: the content's].")
+    ] = None,
+) -> None:
+    """Stylise content images with style images (AdaIN)."""
+    weights = _parse_weights(interpolation_weights)
+    if weights is not None and len(weights) != len(style):
+        raise fail(f"--interpolation-weights has {len(weights)} numbers for {len(style)} "
+                   "--style images; give one per style", 2)
+    if mask is not None and weights is not None:
+        raise fail("--mask and --interpolation-weights cannot be combined", 2)
+    with user_errors():
+        from ..batch import plan_jobs, run_jobs
+        from ..stylizer import StyleOptions, Stylizer
+
+        options = StyleOptions(alpha=alpha, weights=weights, preserve_color=preserve_color,
+                               mask=mask, content_size=content_size, style_size=style_size,
+                               crop=crop)
+        combine = weights is not None or mask is not None
+        jobs = plan_jobs(content, style, output,
+                         combine, ext if ext is None or ext.startswith(".") else f".{ext}")
+        stylizer = Stylizer(vgg, decoder, device.value)
+        started = time.perf_counter()
+        report = None
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeRemainingColumn(), console=err_console, transient=True) as bar:
+            task = bar.add_task("stylising", total=len(jobs))
+            for report in run_jobs(  # noqa: B007 (the last report is summarised)lambda job: stylizer.stylize(job.content, job.styles, options),
+                                   jobs):
+                bar.advance(task)
+        _summarise(report, time.perf_counter() - started, stylizer.device.type)
+
+
+def _summarise(report, seconds: float, device: str) -> None:
+    if len(report.written) == 1:
+        console.print(f"wrote {escape(str(report.written[0]))} in {seconds:.1f} s on {device}")
+    elif report.written:
+        folders = sorted({str(p.parent) for p in report.written})
+        console.print(f"wrote {len(report.written)} images to {escape(folders[0])}"
+                      f"{' and others' if len(folders) > 1 else ''} in {seconds:.1f} s "
+                      f"({seconds / len(report.written):.2f} s each) on {device}")
+    if report.failed:
+        err_console.print(f"[bold red]{len(report.failed)} failed:[/]")
+        for _, reason in report.failed:
+            err_console.print(f"  {escape(reason)}", highlight=False)
+        raise typer.Exit(1)

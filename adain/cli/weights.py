@@ -1,0 +1,72 @@
+"""``adain weights``: fetch the published files, inspect and convert weight files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+from .common import console, err_console, user_errors
+
+weights_app = typer.Typer(help="Get, inspect and convert weight files.", no_args_is_help=True)
+
+
+@weights_app.command()
+def fetch(
+    dest: Annotated[Path, typer.Option("--dest", "-d", help="Folder to put the files in.")
+                    ] = Path("models"),
+    force: Annotated[bool, typer.Option("--force", help="Download even if the files are there.")
+                     ] = False,
+    base_url: Annotated[str | None, typer.Option(
+        help="Where the files are, e.g. a mirror [default: the pytorch-AdaIN v0.0.0 release].",
+        show_default=False)] = None,
+) -> None:
+    """Download the published vgg_normalised.pth and decoder.pth (pytorch-AdaIN v0.0.0)."""
+    with user_errors():
+        from ..fetch import RELEASE_URL, fetch_published
+
+        with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                      TransferSpeedColumn(), console=err_console, transient=True) as bar:
+            tasks: dict[str, int] = {}
+
+            def progress(name: str, done: int, total: int | None) -> None:
+                if name not in tasks:
+                    tasks[name] = bar.add_task(name, total=total)
+                bar.update(tasks[name], completed=done)
+
+            written = fetch_published(dest, base_url or RELEASE_URL, force, progress)
+    for path in written:
+        console.print(f"fetched {escape(str(path))} ({path.stat().st_size / 1e6:.1f} MB), "
+                      "checked by loading")
+    if not written:
+        console.print(f"the published weights are already in {escape(str(dest))}")
+
+
+@weights_app.command()
+def info(files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False)]) -> None:
+    """Say what a weights file holds and whether it loads."""
+    with user_errors():
+        from ..weights import read_weights
+
+        for path in files:
+            wf = read_weights(path)
+            console.print(escape(wf.describe()))
+            for key, value in sorted(wf.metadata.items()):
+                console.print(f"  {escape(key)}: {escape(value)}")
+
+
+@weights_app.command()
+def convert(
+    source: Annotated[Path, typer.Argument(exists=True, dir_okay=False,
+                                           help="A published .pth or torchvision vgg19 file.")],
+    target: Annotated[Path, typer.Argument(help="The .safetensors file to write.")],
+) -> None:
+    """Convert encoder or decoder weights to the project's safetensors format."""
+    with user_errors():
+        from ..weights import convert_weights
+
+        kind = convert_weights(source, target)
+    console.print(f"wrote {escape(str(target))} ({kind})")

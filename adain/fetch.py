@@ -1,0 +1,82 @@
+"""Download the published pytorch-AdaIN weights (its GitHub release v0.0.0).
+
+Each file is streamed to a temporary file beside its destination, checked by loading it
+as the network it should be, and only then renamed into place.
+"""
+
+from __future__ import annotations
+
+import logging
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .atomic import atomic_path
+from .errors import AdaINError
+from .weights import load_decoder, load_encoder
+
+log = logging.getLogger(__name__)
+
+RELEASE_URL = "https://github.com/naoto0804/pytorch-AdaIN/releases/download/v0.0.0"
+TIMEOUT_S = 10.0
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class PublishedFile:
+    name: str
+    loader: Callable[[Path], object]  # raises AdaINError if the file is not what it should be
+
+
+PUBLISHED_FILES = (
+    PublishedFile("vgg_normalised.pth", load_encoder),
+    PublishedFile("decoder.pth", load_decoder),
+)
+
+# progress(name, bytes_done, bytes_total or None)
+Progress = Callable[[str, int, "int | None"], None]
+
+
+def fetch_published(dest: Path, base_url: str = RELEASE_URL, force: bool = False,
+                    progress: Progress | None = None) -> list[Path]:
+    """Fetch the published files into ``dest``; files already there and valid are kept."""
+    written = []
+    for item in PUBLISHED_FILES:
+        target = dest / item.name
+        if target.exists() and not force:
+            try:
+                item.loader(target)
+                log.info("%s is already there and loads; kept", target)
+                continue
+            except AdaINError:
+                log.warning("%s is there but does not load; downloading it again", target)
+        _download(f"{base_url.rstrip('/')}/{item.name}", target, item, progress)
+        written.append(target)
+    return written
+
+
+def _download(url: str, target: Path, item: PublishedFile, progress: Progress | None) -> None:
+    with atomic_path(target) as tmp:
+        try:
+            with urllib.request.urlopen(url, timeout=TIMEOUT_S) as response, tmp.open("wb") as out:
+                total = int(response.headers.get("Content-Length") or 0) or None
+                done = 0
+                while chunk := response.read(_CHUNK):
+                    out.write(chunk)
+                    done += len(chunk)
+                    if progress:
+                        progress(item.name, done, total)
+        except (TimeoutError, urllib.error.URLError, ConnectionError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise AdaINError(f"could not download {url} ({reason}); offline? Download it by "
+                             f"hand and put it at {target} (see models/README.md)") from exc
+        if total is not None and done != total:
+            raise AdaINError(f"download of {url} broke off at {done} of {total} bytes; "
+                             "run the command again")
+        try:
+            item.loader(tmp)
+        except AdaINError as exc:
+            raise AdaINError(f"{url} did not hold the expected weights ({exc}); nothing was "
+                             "written") from exc

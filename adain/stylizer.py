@@ -1,0 +1,227 @@
+"""The Python API: load weights once, cache style statistics, stylise images.
+
+    from adain import Stylizer, StyleOptions
+    stylizer = Stylizer("models/vgg_normalised.pth", "models/decoder.pth")
+    picture = stylizer.stylize("photo.jpg", ["monet.jpg"], StyleOptions(alpha=0.8))
+    picture.save("photo_monet.png")
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import Tensor
+
+from . import images, ops
+from .decoder import Decoder
+from .device import check_fits, resolve_device
+from .encoder import MIN_SIDE, VGGEncoder
+from .errors import AdaINError
+from .weights import load_decoder, load_encoder
+
+log = logging.getLogger(__name__)
+
+DEFAULT_VGG = Path("models/vgg_normalised.pth")
+DEFAULT_DECODER = Path("models/decoder.pth")
+
+ImageSource = str | Path | Image.Image | np.ndarray
+
+
+@dataclass(frozen=True)
+class StyleOptions:
+    """How one content image is stylised; the same fields as ``adain stylize``'s options."""
+
+    alpha: float = 1.0  # 1: full style, 0: the content reconstructed
+    weights: tuple[float, ...] | None = None  # blend the styles into one result
+    preserve_color: bool = False  # recolour each style to the content's colours first
+    mask: ImageSource | None = None  # white takes style 1, black style 2 (or the content)
+    content_size: int = 512  # shorter side; 0 keeps the original size
+    style_size: int = 512
+    crop: bool = False  # centre square crop after resizing
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.alpha <= 1.0:
+            raise AdaINError(f"alpha must be in [0, 1], got {self.alpha}")
+        if self.content_size < 0 or self.style_size < 0:
+            raise AdaINError("sizes must be 0 (keep) or a positive number of pixels")
+        if self.weights is not None:
+            if any(w < 0 for w in self.weights) or sum(self.weights) <= 0:
+                raise AdaINError("interpolation weights must be non-negative and not all zero")
+            if self.mask is not None:
+                raise AdaINError("a mask and interpolation weights cannot be combined: the mask "
+                                 "already says where each style goes")
+
+
+@dataclass(frozen=True)
+class StyleStats:
+    """relu4_1 channel statistics of one style image."""
+
+    mean: Tensor  # (1, 512, 1, 1)
+    std: Tensor  # (1, 512, 1, 1)
+
+
+class Stylizer:
+    """An encoder and a decoder on one device, with a cache of style statistics."""
+
+    def __init__(self, vgg: str | Path = DEFAULT_VGG, decoder: str | Path = DEFAULT_DECODER,
+                 device: str = "auto", cache_size: int = 64) -> None:
+        encoder = load_encoder(vgg)
+        loaded = load_decoder(decoder)
+        if loaded.encoder_identity not in (encoder.identity, "unknown"):
+            log.warning("%s was trained against the encoder %r but --vgg is %r; expect poor "
+                        "results", decoder, loaded.encoder_identity, encoder.identity)
+        trained_sha = loaded.metadata.get("encoder_sha256")
+        if trained_sha and trained_sha != encoder.sha256:
+            log.warning("%s was trained against other encoder weights than %s", decoder, vgg)
+        self._setup(encoder.module, loaded.module, resolve_device(device), cache_size)
+
+    @classmethod
+    def from_modules(cls, encoder: VGGEncoder, decoder: Decoder, device: str = "cpu",
+                     cache_size: int = 64) -> Stylizer:
+        self = cls.__new__(cls)
+        self._setup(encoder, decoder, resolve_device(device), cache_size)
+        return self
+
+    def _setup(self, encoder: VGGEncoder, decoder: Decoder, device: torch.device,
+               cache_size: int) -> None:
+        self.device = device
+        self.encoder = encoder.to(device).eval().requires_grad_(False)
+        self.decoder = decoder.to(device).eval().requires_grad_(False)
+        self._cache: OrderedDict[tuple, StyleStats] = OrderedDict()
+        self._cache_size = cache_size
+
+    # -- inputs ---------------------------------------------------------------------------
+    def prepare(self, source: ImageSource, size: int, crop: bool) -> Tensor:
+        """Load, resize (shorter side) and optionally crop an image: (1, 3, H, W) on the CPU."""
+        image = _to_tensor(source)
+        image = images.resize_shorter(image, size)
+        if crop:
+            image = images.center_crop(image, size or min(image.shape[-2:]))
+        h, w = image.shape[-2:]
+        if min(h, w) < MIN_SIDE:
+            raise AdaINError(f"{_name(source)} is {w}x{h} pixels after resizing; each side "
+                             f"needs at least {MIN_SIDE}")
+        return image
+
+    # -- style statistics -----------------------------------------------------------------
+    def style_stats(self, style: ImageSource, size: int = 512, crop: bool = False,
+                    color_target: Tensor | None = None) -> StyleStats:
+        """relu4_1 mean and std of a style image, cached; ``color_target`` recolours it first."""
+        key = (_source_key(style), size, crop,
+               None if color_target is None else _tensor_key(color_target))
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
+        image = self.prepare(style, size, crop)
+        if color_target is not None:
+            image = ops.coral(image[0], color_target[0])[None]
+        check_fits(*image.shape[-2:], self.device, f"style {_name(style)}")
+        with torch.inference_mode():
+            mean, std = ops.calc_mean_std(self.encoder.encode(image.to(self.device)))
+        stats = StyleStats(mean, std)
+        self._cache[key] = stats
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return stats
+
+    # -- stylising ------------------------------------------------------------------------
+    def stylize(self, content: ImageSource, styles: ImageSource | Sequence[ImageSource],
+                options: StyleOptions = StyleOptions()) -> Image.Image:
+        """Stylise one content image with one style, a blend of styles, or a masked pair."""
+        if isinstance(styles, (str, Path, Image.Image, np.ndarray)):
+            styles = [styles]
+        image = self.prepare(content, options.content_size, options.crop)
+        target = image if options.preserve_color else None
+        stats = [self.style_stats(s, options.style_size, options.crop, target) for s in styles]
+        mask = None
+        if options.mask is not None:
+            mask = self.prepare(options.mask, 0, False).mean(dim=1, keepdim=True)
+        out = self.stylize_tensor(image, stats, options, mask, _name(content))
+        return Image.fromarray(images.tensor_to_uint8(out))
+
+    def stylize_tensor(self, content: Tensor, stats: Sequence[StyleStats],
+                       options: StyleOptions = StyleOptions(), mask: Tensor | None = None,
+                       name: str = "content") -> Tensor:
+        """(1, 3, H, W) in [0, 1] -> raw decoder output (1, 3, H, W), not clamped."""
+        _check_style_count(len(stats), options, mask is not None)
+        h, w = content.shape[-2:]
+        check_fits(h, w, self.device, name)
+        try:
+            with torch.inference_mode():
+                feat = self.encoder.encode(content.to(self.device))  # (1, 512, h/8, w/8)
+                target = self._target_features(feat, stats, options, mask)
+                target = options.alpha * target + (1.0 - options.alpha) * feat
+                out = self.decoder(target)[..., :h, :w]  # ceil-mode pooling rounds up
+        except torch.OutOfMemoryError as exc:
+            raise AdaINError(f"{name}: out of GPU memory at {w}x{h}; use a smaller "
+                             "--content-size or --device cpu") from exc
+        return out.float().cpu()
+
+    def _target_features(self, feat: Tensor, stats: Sequence[StyleStats],
+                         options: StyleOptions, mask: Tensor | None) -> Tensor:
+        if mask is not None:
+            fg = F.interpolate(mask.to(feat), size=feat.shape[-2:], mode="bilinear",
+                               antialias=True, align_corners=False).gt(0.5).to(feat)
+            out = ops.masked_adain(feat, fg, stats[0].mean, stats[0].std)
+            if len(stats) == 2:
+                return out + ops.masked_adain(feat, 1 - fg, stats[1].mean, stats[1].std)
+            return out + feat * (1 - fg)  # one style: the black region keeps the content
+        if len(stats) == 1:
+            return ops.adain_with_stats(feat, stats[0].mean, stats[0].std)
+        weights = torch.tensor(options.weights, dtype=torch.float64)
+        weights = (weights / weights.sum()).float()
+        mean, std = ops.blend_stats(torch.cat([s.mean for s in stats]),
+                                    torch.cat([s.std for s in stats]), weights)
+        return ops.adain_with_stats(feat, mean, std)
+
+
+def _check_style_count(count: int, options: StyleOptions, masked: bool) -> None:
+    if masked and count not in (1, 2):
+        raise AdaINError(f"a mask takes one or two styles, got {count}")
+    if not masked and options.weights is None and count != 1:
+        raise AdaINError(f"{count} styles need interpolation weights to be blended into one "
+                         "result")
+    if options.weights is not None and len(options.weights) != count:
+        raise AdaINError(f"{len(options.weights)} interpolation weights for {count} styles; "
+                         "give one weight per style")
+
+
+def _to_tensor(source: ImageSource) -> Tensor:
+    if isinstance(source, (str, Path)):
+        return images.array_to_tensor(images.load_image(source))
+    if isinstance(source, Image.Image):
+        return images.array_to_tensor(images.pil_to_array(source))
+    if isinstance(source, np.ndarray):
+        return images.array_to_tensor(source)
+    raise TypeError(f"expected a path, a PIL image or a numpy array, got {type(source)}")
+
+
+def _name(source: ImageSource) -> str:
+    return str(source) if isinstance(source, (str, Path)) else f"<{type(source).__name__}>"
+
+
+def _source_key(source: ImageSource) -> tuple:
+    if isinstance(source, (str, Path)):
+        path = Path(source).resolve()
+        try:
+            stat = path.stat()
+        except OSError:
+            return ("path", str(path))
+        return ("path", str(path), stat.st_mtime_ns, stat.st_size)
+    if isinstance(source, Image.Image):
+        return ("pil", hashlib.sha1(source.tobytes()).hexdigest(), source.size, source.mode)
+    array = np.ascontiguousarray(source)
+    return ("array", hashlib.sha1(array.tobytes()).hexdigest(), array.shape, str(array.dtype))
+
+
+def _tensor_key(tensor: Tensor) -> str:
+    return hashlib.sha1(tensor.contiguous().numpy().tobytes()).hexdigest()

@@ -1,0 +1,160 @@
+import pickle
+from collections import OrderedDict
+
+import pytest
+import torch
+from published import random_decoder, random_vgg
+from safetensors.torch import save_file
+
+from adain import AdaINError, Decoder, VGGEncoder
+from adain.weights import (
+    TORCHVISION_ENCODER_ID,
+    convert_weights,
+    load_decoder,
+    load_encoder,
+    read_weights,
+    save_weights,
+)
+
+
+def test_published_files_load_into_named_layers(published_weights):
+    vgg_path, decoder_path = published_weights
+    reference_vgg, reference_decoder = random_vgg(), random_decoder()
+    encoder = load_encoder(vgg_path)
+    assert encoder.identity == "vgg_normalised"
+    assert torch.equal(encoder.module.conv4_1.weight, reference_vgg[29].weight)
+    assert torch.equal(encoder.module.preprocess.bias, reference_vgg[0].bias)
+    decoder = load_decoder(decoder_path)
+    assert torch.equal(decoder.module.conv1_1.weight, reference_decoder[28].weight)
+    assert decoder.encoder_identity == "vgg_normalised"
+
+
+def test_encoder_truncated_at_relu4_1_still_loads(tmp_path):
+    state = {k: v for k, v in random_vgg().state_dict().items() if int(k.split(".")[0]) <= 30}
+    torch.save(state, tmp_path / "vgg31.pth")
+    assert load_encoder(tmp_path / "vgg31.pth").identity == "vgg_normalised"
+
+
+def test_decoder_given_as_vgg_is_refused_with_a_hint(published_weights):
+    with pytest.raises(AdaINError, match=r"decoder.pth holds 18 tensors that look like the "
+                                         r"published decoder.*pass it as --decoder\?"):
+        load_encoder(published_weights[1])
+    with pytest.raises(AdaINError, match=r"pass it as --vgg\?"):
+        load_decoder(published_weights[0])
+
+
+def test_unknown_checkpoint_is_refused(tmp_path):
+    torch.save({"fc.weight": torch.zeros(3, 3)}, tmp_path / "other.pth")
+    with pytest.raises(AdaINError, match="other.pth holds 1 tensors that look like nothing"):
+        load_decoder(tmp_path / "other.pth")
+    torch.save({"model": {"fc.weight": torch.zeros(1)}, "step": 3}, tmp_path / "ckpt.pth")
+    with pytest.raises(AdaINError, match="not a plain state_dict"):
+        load_decoder(tmp_path / "ckpt.pth")
+
+
+def test_wrong_shapes_are_refused(tmp_path):
+    state = random_decoder().state_dict()
+    state["28.weight"] = torch.zeros(4, 64, 3, 3)
+    torch.save(state, tmp_path / "bad.pth")
+    with pytest.raises(AdaINError, match=r"conv1_1.weight has shape \(4, 64, 3, 3\), expected "
+                                         r"\(3, 64, 3, 3\)"):
+        load_decoder(tmp_path / "bad.pth")
+
+
+class RunsCode:
+    def __reduce__(self):
+        return (print, ("this must never run",))
+
+
+def test_file_that_would_run_code_is_refused(tmp_path, capsys):
+    path = tmp_path / "evil.pth"
+    torch.save({"0.weight": torch.zeros(1), "x": RunsCode()}, path)
+    with pytest.raises(AdaINError, match="refused .*could run code"):
+        read_weights(path)
+    assert "this must never run" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("payload", [b"", b"not weights at all", b"PK\x03\x04broken zip"])
+def test_garbage_and_truncated_files_are_refused(tmp_path, payload):
+    (tmp_path / "x.pth").write_bytes(payload)
+    with pytest.raises(AdaINError, match="not a PyTorch or safetensors weights file"):
+        read_weights(tmp_path / "x.pth")
+
+
+def test_truncated_published_file_is_refused(tmp_path, published_weights):
+    data = published_weights[1].read_bytes()
+    (tmp_path / "decoder.pth").write_bytes(data[: len(data) // 2])
+    with pytest.raises(AdaINError, match="decoder.pth"):
+        load_decoder(tmp_path / "decoder.pth")
+
+
+def test_missing_file_says_how_to_get_it(tmp_path):
+    with pytest.raises(AdaINError, match="adain weights fetch"):
+        load_decoder(tmp_path / "nope.pth")
+
+
+def test_own_format_round_trip_keeps_metadata(tmp_path):
+    decoder = Decoder()
+    save_weights(decoder, tmp_path / "d.safetensors", "decoder", encoder="vgg_normalised", step=7)
+    loaded = load_decoder(tmp_path / "d.safetensors")
+    assert loaded.metadata["step"] == "7" and loaded.metadata["kind"] == "decoder"
+    assert all(torch.equal(a, b) for a, b in zip(decoder.state_dict().values(),
+                                                 loaded.module.state_dict().values(), strict=True))
+    with pytest.raises(AdaINError, match="an adain decoder.*pass it as --decoder"):
+        load_encoder(tmp_path / "d.safetensors")
+
+
+def test_convert_published_files(tmp_path, published_weights):
+    assert convert_weights(published_weights[0], tmp_path / "vgg.safetensors") == "encoder"
+    assert convert_weights(published_weights[1], tmp_path / "dec.safetensors") == "decoder"
+    encoder = load_encoder(tmp_path / "vgg.safetensors")
+    assert encoder.identity == "vgg_normalised"
+    assert encoder.sha256 == load_encoder(published_weights[0]).sha256
+    assert load_decoder(tmp_path / "dec.safetensors").encoder_identity == "vgg_normalised"
+
+
+def test_damaged_safetensors_is_refused(tmp_path):
+    save_file({"a": torch.zeros(10)}, tmp_path / "x.safetensors")
+    data = (tmp_path / "x.safetensors").read_bytes()
+    (tmp_path / "x.safetensors").write_bytes(data[:-8])
+    with pytest.raises(AdaINError, match="damaged safetensors"):
+        read_weights(tmp_path / "x.safetensors")
+
+
+def torchvision_features_state() -> OrderedDict:
+    """torchvision's vgg19 key layout (features.N, classifier.N) with random values."""
+    torch.manual_seed(0)
+    state, cin = OrderedDict(), 3
+    for index, cout in zip((0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34),
+                           (64, 64, 128, 128, 256, 256, 256, 256, 512, 512, 512, 512, 512, 512,
+                            512, 512), strict=True):
+        state[f"features.{index}.weight"] = torch.randn(cout, cin, 3, 3) * 0.05
+        state[f"features.{index}.bias"] = torch.zeros(cout)
+        cin = cout
+    for index, shape in ((0, (8, 4)), (3, (8, 8)), (6, (2, 8))):  # shrunk classifier
+        state[f"classifier.{index}.weight"] = torch.zeros(shape)
+        state[f"classifier.{index}.bias"] = torch.zeros(shape[0])
+    return state
+
+
+def test_torchvision_vgg19_file_loads_with_folded_normalisation(tmp_path):
+    state = torchvision_features_state()
+    torch.save(state, tmp_path / "vgg19-dcbb9e9d.pth")
+    encoder = load_encoder(tmp_path / "vgg19-dcbb9e9d.pth")
+    assert encoder.identity == TORCHVISION_ENCODER_ID
+    assert torch.equal(encoder.module.conv4_1.weight, state["features.19.weight"])
+    reference = VGGEncoder()
+    reference.set_imagenet_preprocess()
+    assert torch.allclose(encoder.module.preprocess.weight, reference.preprocess.weight)
+
+
+def test_state_dict_saved_from_a_wrapper_loads(tmp_path):
+    state = {f"module.{k}": v for k, v in random_decoder().state_dict().items()}
+    torch.save(state, tmp_path / "ddp.pth")
+    load_decoder(tmp_path / "ddp.pth")
+
+
+def test_pickle_protocol_errors_do_not_escape(tmp_path):
+    (tmp_path / "p.pth").write_bytes(pickle.dumps({"a": 1})[:5])
+    with pytest.raises(AdaINError):
+        read_weights(tmp_path / "p.pth")
