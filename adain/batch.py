@@ -8,9 +8,11 @@ goes on.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from PIL import Image
 
 from .errors import AdaINError
 from .images import WRITABLE_EXTENSIONS, find_images, save_image
@@ -77,8 +79,9 @@ def plan_jobs(contents: Sequence[Path], styles: Sequence[Path], output: Path | N
     return jobs
 
 
-def run_jobs(stylize: Callable[[Job], object], jobs: Sequence[Job]) -> Iterator[Report]:
-    """Run ``stylize`` (which returns an image) on each job and save it; yields after each."""
+def run_jobs(stylize: Callable[[Job], Image.Image], jobs: Sequence[Job],
+             on_done: Callable[[], object] | None = None) -> Report:
+    """Run ``stylize`` on each job and save its image; a failure is recorded, not raised."""
     report = Report()
     for job in jobs:
         try:
@@ -86,4 +89,6 @@ def run_jobs(stylize: Callable[[Job], object], jobs: Sequence[Job]) -> Iterator[
             report.written.append(job.output)
         except AdaINError as exc:
             report.failed.append((job.content, str(exc)))
-        yield report
+        if on_done:
+            on_done()
+    return report

@@ -60,6 +60,11 @@ class StyleOptions:
                 raise AdaINError("a mask and interpolation weights cannot be combined: the mask "
                                  "already says where each style goes")
 
+    @property
+    def combines_styles(self) -> bool:
+        """Whether all styles go into one result (a blend or a masked pair)."""
+        return self.weights is not None or self.mask is not None
+
 
 @dataclass(frozen=True)
 class StyleStats:
@@ -152,7 +157,7 @@ class Stylizer:
                        options: StyleOptions = StyleOptions(), mask: Tensor | None = None,
                        name: str = "content") -> Tensor:
         """(1, 3, H, W) in [0, 1] -> raw decoder output (1, 3, H, W), not clamped."""
-        _check_style_count(len(stats), options, mask is not None)
+        check_style_count(len(stats), options, mask is not None)
         h, w = content.shape[-2:]
         check_fits(h, w, self.device, name)
         try:
@@ -184,7 +189,9 @@ class Stylizer:
         return ops.adain_with_stats(feat, mean, std)
 
 
-def _check_style_count(count: int, options: StyleOptions, masked: bool) -> None:
+def check_style_count(count: int, options: StyleOptions, masked: bool | None = None) -> None:
+    """Refuse a number of styles that the options cannot use."""
+    masked = options.mask is not None if masked is None else masked
     if masked and count not in (1, 2):
         raise AdaINError(f"a mask takes one or two styles, got {count}")
     if not masked and options.weights is None and count != 1:

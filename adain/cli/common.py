@@ -24,7 +24,7 @@ class Device(str, enum.Enum):
 
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print one red error line; the caller raises the returned Exit."""
-    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from .common import Device, console, err_console, fail, user_errors
+
+if TYPE_CHECKING:
+    from ..batch import Report
 
 EXAMPLES = """
 [b]Examples[/b]
@@ -74,34 +77,29 @@ def stylize(
 ) -> None:
     """Stylise content images with style images (AdaIN)."""
     weights = _parse_weights(interpolation_weights)
-    if weights is not None and len(weights) != len(style):
-        raise fail(f"--interpolation-weights has {len(weights)} numbers for {len(style)} "
-                   "--style images; give one per style", 2)
     if mask is not None and weights is not None:
         raise fail("--mask and --interpolation-weights cannot be combined", 2)
     with user_errors():
         from ..batch import plan_jobs, run_jobs
-        from ..stylizer import StyleOptions, Stylizer
+        from ..stylizer import StyleOptions, Stylizer, check_style_count
 
         options = StyleOptions(alpha=alpha, weights=weights, preserve_color=preserve_color,
                                mask=mask, content_size=content_size, style_size=style_size,
                                crop=crop)
-        combine = weights is not None or mask is not None
-        jobs = plan_jobs(content, style, output,
-                         combine, ext if ext is None or ext.startswith(".") else f".{ext}")
+        jobs = plan_jobs(content, style, output, combine_styles=options.combines_styles,
+                         ext=ext if ext is None or ext.startswith(".") else f".{ext}")
+        check_style_count(len(jobs[0].styles), options)
         stylizer = Stylizer(vgg, decoder, device.value)
         started = time.perf_counter()
-        report = None
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TimeRemainingColumn(), console=err_console, transient=True) as bar:
             task = bar.add_task("stylising", total=len(jobs))
-            for report in run_jobs(  # noqa: B007 (the last report is summarised)lambda job: stylizer.stylize(job.content, job.styles, options),
-                                   jobs):
-                bar.advance(task)
+            report = run_jobs(lambda job: stylizer.stylize(job.content, job.styles, options),
+                              jobs, on_done=lambda: bar.advance(task))
         _summarise(report, time.perf_counter() - started, stylizer.device.type)
 
 
-def _summarise(report, seconds: float, device: str) -> None:
+def _summarise(report: Report, seconds: float, device: str) -> None:
     if len(report.written) == 1:
         console.print(f"wrote {escape(str(report.written[0]))} in {seconds:.1f} s on {device}")
     elif report.written:
@@ -110,7 +108,8 @@ def _summarise(report, seconds: float, device: str) -> None:
                       f"{' and others' if len(folders) > 1 else ''} in {seconds:.1f} s "
                       f"({seconds / len(report.written):.2f} s each) on {device}")
     if report.failed:
+        reasons = list(dict.fromkeys(reason for _, reason in report.failed))
         err_console.print(f"[bold red]{len(report.failed)} failed:[/]")
-        for _, reason in report.failed:
-            err_console.print(f"  {escape(reason)}", highlight=False)
+        for reason in reasons:
+            err_console.print(f"  {escape(reason)}", highlight=False, soft_wrap=True)
         raise typer.Exit(1)
