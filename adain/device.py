@@ -7,10 +7,10 @@ import torch
 
 from .errors import AdaINError
 
-# Peak bytes per input pixel of one encode + decode at full resolution, measured on the
-# CPU with inference mode (tools: bench/memory.py): the widest layers hold 64 float32
-# channels at full size, about three such tensors at a time, plus the conv backends'
-# working copies.
+# Peak bytes per input pixel of one encode + decode at full resolution: about 1,080
+# measured on the CPU in inference mode (bench/memory.py). The widest layers hold 64
+# float32 channels at full size, about three such tensors at a time, plus the conv
+# backends' working copies.
 BYTES_PER_PIXEL = 1100
 # Fixed overhead: both networks' weights and the framework's own working memory.
 BASE_BYTES = 400 * 2**20

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import write_image
 from PIL import Image
 from typer.testing import CliRunner
 
 from adain.cli import app
-from conftest import write_image
 
 runner = CliRunner()
 

@@ -1,13 +1,13 @@
 import numpy as np
 import pytest
 import torch
+from conftest import write_image
 from PIL import Image
+from published import random_decoder, random_vgg, reference_coral, reference_transfer
 
 from adain import AdaINError, StyleOptions, Stylizer
 from adain import device as device_module
 from adain.images import load_image, save_image
-from conftest import write_image
-from published import random_decoder, random_vgg, reference_coral, reference_transfer
 
 FULL = dict(content_size=0, style_size=0)  # keep the original sizes, as the parity runs do
 
