@@ -15,7 +15,7 @@ from pathlib import Path
 from PIL import Image
 
 from .errors import AdaINError
-from .images import WRITABLE_EXTENSIONS, find_images, save_image
+from .images import IMAGE_EXTENSIONS, WRITABLE_EXTENSIONS, find_images, save_image
 
 
 @dataclass(frozen=True)
@@ -31,12 +31,18 @@ class Report:
     failed: list[tuple[Path, str]] = field(default_factory=list)  # (input, one-line reason)
 
 
-def expand_inputs(paths: Sequence[Path]) -> list[tuple[Path, Path]]:
-    """(image, folder it was found under) for files and folders; folders are recursive."""
+def expand_inputs(paths: Sequence[Path], skip: Path | None = None) -> list[tuple[Path, Path]]:
+    """(image, folder it was found under) for files and folders; folders are recursive.
+
+    Images inside ``skip`` (the output folder) are left out, so that a second run does not
+    stylise the first run's results.
+    """
     found = []
+    skip = skip.resolve() if skip is not None else None
     for path in paths:
         if path.is_dir():
-            images = find_images(path)
+            images = [p for p in find_images(path)
+                      if skip is None or not p.resolve().is_relative_to(skip)]
             if not images:
                 raise AdaINError(f"{path} holds no image files")
             found += [(image, path) for image in images]
@@ -48,19 +54,21 @@ def expand_inputs(paths: Sequence[Path]) -> list[tuple[Path, Path]]:
 def plan_jobs(contents: Sequence[Path], styles: Sequence[Path], output: Path | None,
               combine_styles: bool, ext: str | None = None) -> list[Job]:
     """Every content x style pair, or every content with all styles combined into one result."""
-    content_files = expand_inputs(contents)
+    ext = ext.lower() if ext else None
+    single_file = (output is not None and output.suffix.lower() in IMAGE_EXTENSIONS
+                   and not output.is_dir())
+    folder = output if output is not None and not single_file else Path("output")
+    content_files = expand_inputs(contents, skip=None if single_file else folder)
     style_files = [image for image, _ in expand_inputs(styles)]
     groups = [tuple(style_files)] if combine_styles else [(s,) for s in style_files]
     count = len(content_files) * len(groups)
-    single_file = output is not None and count == 1 and output.suffix and not output.is_dir()
-    if output is not None and output.suffix and not output.is_dir() and count > 1:
+    if single_file and count > 1:
         raise AdaINError(f"{count} results to write but -o {output} names one file; "
                          "give a folder instead")
     for suffix in (output.suffix.lower() if single_file else None, ext):
         if suffix and suffix not in WRITABLE_EXTENSIONS:
             raise AdaINError(f"cannot write {suffix} images; use one of "
                              f"{', '.join(sorted(WRITABLE_EXTENSIONS))}")
-    folder = output if output is not None and not single_file else Path("output")
     jobs, seen = [], {}
     for content, root in content_files:
         for group in groups:

@@ -8,7 +8,9 @@ used). Saving rounds like torchvision's ``save_image`` and writes atomically.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -26,15 +28,13 @@ WRITABLE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"
 _SIXTEEN_BIT_MODES = {"I;16", "I;16L", "I;16B", "I;16N", "I"}
 
 
-def load_image(path: str | Path) -> np.ndarray:
-    """Read an image file as float32 RGB (H, W, 3) in [0, 1], or raise a one-line error."""
-    path = Path(path)
+@contextlib.contextmanager
+def _read_errors(path: Path) -> Iterator[None]:
+    """Turn PIL's many errors for missing, foreign, huge or broken files into one line."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
-                img.load()
-                return pil_to_array(ImageOps.exif_transpose(img))
+            yield
     except FileNotFoundError as exc:
         raise AdaINError(f"{path}: no such file") from exc
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -45,6 +45,21 @@ def load_image(path: str | Path) -> np.ndarray:
     except (OSError, SyntaxError, ValueError) as exc:  # PIL's errors for broken files
         raise AdaINError(f"{path}: the image is corrupt or truncated ({exc}); "
                          "re-export or re-download it") from exc
+
+
+def image_size(path: str | Path) -> tuple[int, int]:
+    """(width, height) from the file's header, without decoding the pixels."""
+    path = Path(path)
+    with _read_errors(path), Image.open(path) as img:
+        return img.size
+
+
+def load_image(path: str | Path) -> np.ndarray:
+    """Read an image file as float32 RGB (H, W, 3) in [0, 1], or raise a one-line error."""
+    path = Path(path)
+    with _read_errors(path), Image.open(path) as img:
+        img.load()
+        return pil_to_array(ImageOps.exif_transpose(img))
 
 
 def pil_to_array(img: Image.Image) -> np.ndarray:
@@ -80,17 +95,25 @@ def array_to_tensor(array: np.ndarray) -> Tensor:
     return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)).permute(2, 0, 1)[None]
 
 
+# Host bytes per pixel while decoding: PIL's buffer, the float32 array, the tensor.
+DECODE_BYTES_PER_PIXEL = 32
+
+
+def resized_shape(height: int, width: int, size: int) -> tuple[int, int]:
+    """(height, width) once the shorter side is ``size`` (0 keeps the shape)."""
+    if size == 0 or min(height, width) == size:
+        return height, width
+    if height <= width:
+        return size, int(size * width / height)
+    return int(size * height / width), size
+
+
 def resize_shorter(image: Tensor, size: int) -> Tensor:
     """Resize (B, 3, H, W) so that its shorter side is ``size``; 0 keeps it as it is."""
-    h, w = image.shape[-2:]
-    if size == 0 or min(h, w) == size:
+    shape = resized_shape(*image.shape[-2:], size)
+    if shape == tuple(image.shape[-2:]):
         return image
-    if h <= w:
-        new_h, new_w = size, int(size * w / h)
-    else:
-        new_h, new_w = int(size * h / w), size
-    out = F.interpolate(image, size=(new_h, new_w), mode="bilinear", antialias=True,
-                        align_corners=False)
+    out = F.interpolate(image, size=shape, mode="bilinear", antialias=True, align_corners=False)
     return out.clamp_(0.0, 1.0)
 
 

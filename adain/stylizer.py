@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -51,11 +52,15 @@ class StyleOptions:
     def __post_init__(self) -> None:
         if not 0.0 <= self.alpha <= 1.0:
             raise AdaINError(f"alpha must be in [0, 1], got {self.alpha}")
-        if self.content_size < 0 or self.style_size < 0:
-            raise AdaINError("sizes must be 0 (keep) or a positive number of pixels")
+        for size in (self.content_size, self.style_size):
+            if size != 0 and not MIN_SIDE <= size:
+                raise AdaINError(f"sizes must be 0 (keep the original) or at least {MIN_SIDE} "
+                                 f"pixels, got {size}")
         if self.weights is not None:
-            if any(w < 0 for w in self.weights) or sum(self.weights) <= 0:
-                raise AdaINError("interpolation weights must be non-negative and not all zero")
+            if not all(math.isfinite(w) and w >= 0 for w in self.weights) \
+                    or sum(self.weights) <= 0:
+                raise AdaINError("interpolation weights must be finite, non-negative and not "
+                                 f"all zero, got {','.join(map(str, self.weights))}")
             if self.mask is not None:
                 raise AdaINError("a mask and interpolation weights cannot be combined: the mask "
                                  "already says where each style goes")
@@ -106,7 +111,18 @@ class Stylizer:
 
     # -- inputs ---------------------------------------------------------------------------
     def prepare(self, source: ImageSource, size: int, crop: bool) -> Tensor:
-        """Load, resize (shorter side) and optionally crop an image: (1, 3, H, W) on the CPU."""
+        """Load, resize (shorter side) and optionally crop an image: (1, 3, H, W) on the CPU.
+
+        A file's size is read from its header first, so a picture that cannot be decoded
+        or resized in the free memory is refused before either is tried.
+        """
+        if isinstance(source, (str, Path)):
+            width, height = images.image_size(source)
+            cpu = torch.device("cpu")
+            check_fits(height, width, cpu, str(source), images.DECODE_BYTES_PER_PIXEL, "decoding")
+            target = images.resized_shape(height, width, size)
+            check_fits(*target, cpu, str(source), images.DECODE_BYTES_PER_PIXEL, "resizing")
+            check_fits(*target, self.device, str(source))
         image = _to_tensor(source)
         image = images.resize_shorter(image, size)
         if crop:
@@ -149,9 +165,19 @@ class Stylizer:
         stats = [self.style_stats(s, options.style_size, options.crop, target) for s in styles]
         mask = None
         if options.mask is not None:
-            mask = self.prepare(options.mask, 0, False).mean(dim=1, keepdim=True)
+            mask = self._prepare_mask(options.mask, image.shape[-2:], options)
         out = self.stylize_tensor(image, stats, options, mask, _name(content))
         return Image.fromarray(images.tensor_to_uint8(out))
+
+    def _prepare_mask(self, source: ImageSource, shape: torch.Size,
+                      options: StyleOptions) -> Tensor:
+        """The mask resized and cropped like the content: (1, 1, H, W) in [0, 1]."""
+        mask = self.prepare(source, options.content_size, options.crop).mean(dim=1, keepdim=True)
+        (mh, mw), (h, w) = mask.shape[-2:], shape
+        if abs(mw / mh - w / h) > 0.02 * (w / h):
+            raise AdaINError(f"the mask {_name(source)} is {mw}x{mh} but the content is {w}x{h} "
+                             "after resizing; give a mask with the content's shape")
+        return F.interpolate(mask, size=(h, w), mode="bilinear", antialias=True)
 
     def stylize_tensor(self, content: Tensor, stats: Sequence[StyleStats],
                        options: StyleOptions = StyleOptions(), mask: Tensor | None = None,

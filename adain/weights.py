@@ -116,6 +116,8 @@ def read_weights(path: str | Path) -> WeightsFile:
         head = fh.read(9)
     if len(head) == 9 and head[8:9] == b"{":  # safetensors: u64 header length, then JSON
         return _read_safetensors(path)
+    if not (head.startswith(b"PK\x03\x04") or head.startswith(b"\x80")):  # zip or pickle
+        raise AdaINError(f"{path} is not a PyTorch or safetensors weights file")
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
@@ -125,7 +127,7 @@ def read_weights(path: str | Path) -> WeightsFile:
         raise AdaINError(f"refused {path}: it holds pickled Python objects besides tensors, "
                          "which could run code when loaded; re-save it as a plain state_dict "
                          "or in safetensors") from exc
-    except (RuntimeError, EOFError, ValueError, OSError) as exc:
+    except (RuntimeError, EOFError, ValueError, OSError, KeyError, IndexError, TypeError) as exc:
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
         raise AdaINError(f"{path} is not a PyTorch or safetensors weights file, or it is "
                          f"truncated ({reason})") from exc
@@ -177,6 +179,15 @@ def _translate(wf: WeightsFile, module: nn.Module, expected: str, flag: str) -> 
             raise AdaINError(f"{wf.path.name}: {name} has shape {tuple(mapped[name].shape)}, "
                              f"expected {tuple(shape)}; it is not weights for this network")
     return {k: v.float() for k, v in mapped.items()}
+
+
+def check_loads(wf: WeightsFile) -> str:
+    """The kind ``wf`` loads as (``encoder`` or ``decoder``); AdaINError if it does not."""
+    if wf.kind not in ("encoder", "decoder"):
+        raise AdaINError(f"{wf.describe()}; it loads as neither an encoder nor a decoder")
+    module, flag = (VGGEncoder(), "--vgg") if wf.kind == "encoder" else (Decoder(), "--decoder")
+    _translate(wf, module, wf.kind, flag)
+    return wf.kind
 
 
 def encoder_identity(wf: WeightsFile) -> str:
@@ -243,11 +254,16 @@ def load_decoder(source: str | Path) -> LoadedDecoder:
 
 
 def _torchvision_weights() -> WeightsFile:
+    from torch.hub import load_state_dict_from_url
     from torchvision.models import VGG19_Weights  # torchvision is slow to import
 
+    url = VGG19_Weights.IMAGENET1K_V1.url
     try:
-        state = VGG19_Weights.IMAGENET1K_V1.get_state_dict(progress=True)
-    except OSError as exc:  # URLError is an OSError
+        state = load_state_dict_from_url(url, progress=True, check_hash=True, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise AdaINError(f"refused torchvision's cached VGG-19 ({url.rsplit('/', 1)[-1]} in "
+                         "torch's hub cache): it holds objects besides tensors; delete it") from exc
+    except (OSError, RuntimeError) as exc:  # URLError is an OSError; a bad hash a RuntimeError
         raise AdaINError(f"could not get torchvision's VGG-19 weights ({exc}); connect to the "
                          "internet once, or pass the downloaded vgg19-*.pth file as --vgg") from exc
     return WeightsFile(Path("torchvision VGG19_Weights.IMAGENET1K_V1"), dict(state))

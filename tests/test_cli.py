@@ -9,8 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from conftest import write_image
 from PIL import Image
+from published import random_decoder
 from typer.testing import CliRunner
 
 from adain.cli import app
@@ -101,6 +103,28 @@ def test_many_results_refuse_a_file_output(published_weights, tmp_path):
     result = run("stylize", content, "-s", content, "-s", content, "-o", tmp_path / "x.png",
                  *weights_args(published_weights))
     assert result.exit_code == 1 and "give a folder" in result.output
+
+
+def test_rerun_into_a_folder_inside_the_input_does_not_restyle_results(published_weights,
+                                                                      tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    write_image(folder / "a.png", (32, 32), seed=1)
+    style = write_image(tmp_path / "s.png", (32, 32), seed=2)
+    for _ in range(2):
+        result = run("stylize", folder, "-s", style, "-o", folder / "out", "--ext", "JPG",
+                     "--content-size", 0, *weights_args(published_weights))
+        assert result.exit_code == 0, result.output
+    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.*")) == [
+        "a.png", "out/a_stylized_s.jpg"]
+
+
+def test_weights_info_says_whether_a_file_loads(tmp_path):
+    state = random_decoder().state_dict()
+    state["28.weight"] = state["28.weight"][:2]
+    torch.save(state, tmp_path / "bad.pth")
+    result = run("weights", "info", tmp_path / "bad.pth")
+    assert result.exit_code == 1 and "conv1_1.weight has shape (2, 64, 3, 3)" in result.output
 
 
 def test_weights_info_and_convert(published_weights, tmp_path):

@@ -151,8 +151,33 @@ def test_picture_too_large_for_memory_is_refused(stylizer, tmp_path, monkeypatch
     monkeypatch.setattr(device_module, "psutil", type("P", (), {"virtual_memory": staticmethod(
         lambda: type("M", (), {"available": 100 * 2**20})())}))
     content = write_image(tmp_path / "c.png", (64, 64), seed=1)
-    with pytest.raises(AdaINError, match=r"64x64 pixels; stylising it needs about .* GiB"):
+    with pytest.raises(AdaINError, match=r"64x64 pixels; decoding it needs about .* GiB"):
         stylizer.stylize(content, content, StyleOptions(**FULL))
+
+
+def test_elongated_picture_is_refused_before_it_is_resized(stylizer, tmp_path):
+    content = write_image(tmp_path / "tall.png", (2, 4000), seed=1)  # 512 x 1,024,000 at 512
+    with pytest.raises(AdaINError, match=r"tall.png is 512x1024000 pixels; \w+ it needs"):
+        stylizer.stylize(content, content, StyleOptions(style_size=0))
+
+
+def test_mask_is_resized_and_cropped_like_the_content(stylizer, tmp_path):
+    content = write_image(tmp_path / "c.png", (128, 64), seed=1)
+    style = write_image(tmp_path / "s.png", (32, 32), seed=2)
+    mask = np.zeros((64, 128), np.uint8)
+    mask[:, :32] = 255  # white only in the left quarter, which the crop removes
+    Image.fromarray(mask).save(tmp_path / "m.png")
+    cropped = StyleOptions(content_size=32, style_size=0, crop=True)
+    with_mask = stylizer.stylize(content, style, StyleOptions(
+        content_size=32, style_size=0, crop=True, mask=tmp_path / "m.png"))
+    content_only = stylizer.stylize(content, style, StyleOptions(
+        content_size=32, style_size=0, crop=True, alpha=0.0))
+    assert stylizer.stylize(content, style, cropped).size == with_mask.size == (32, 32)
+    assert np.abs(np.asarray(with_mask).astype(int) - np.asarray(content_only)).max() <= 1
+    Image.new("L", (40, 40), 255).save(tmp_path / "square.png")
+    with pytest.raises(AdaINError, match="give a mask with the content's shape"):
+        stylizer.stylize(content, style, StyleOptions(content_size=32, style_size=0,
+                                                      mask=tmp_path / "square.png"))
 
 
 def test_invalid_options_are_refused():
@@ -160,6 +185,11 @@ def test_invalid_options_are_refused():
         StyleOptions(alpha=1.5)
     with pytest.raises(AdaINError, match="cannot be combined"):
         StyleOptions(weights=(1, 1), mask="m.png")
+    for weights in ((float("nan"), 1.0), (float("inf"), 1.0), (-1.0, 2.0), (0.0, 0.0)):
+        with pytest.raises(AdaINError, match="finite, non-negative"):
+            StyleOptions(weights=weights)
+    with pytest.raises(AdaINError, match="at least 9"):
+        StyleOptions(content_size=5)
 
 
 def test_wrong_number_of_styles_is_refused(stylizer, tmp_path):

@@ -74,7 +74,8 @@ def test_file_that_would_run_code_is_refused(tmp_path, capsys):
     assert "this must never run" not in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("payload", [b"", b"not weights at all", b"PK\x03\x04broken zip"])
+@pytest.mark.parametrize("payload", [b"", b"not weights at all", b"PK\x03\x04broken zip",
+                                     b"hello", b"Not Found", b"a", b"(", b"}", b"\x80\x02K"])
 def test_garbage_and_truncated_files_are_refused(tmp_path, payload):
     (tmp_path / "x.pth").write_bytes(payload)
     with pytest.raises(AdaINError, match="not a PyTorch or safetensors weights file"):
@@ -158,3 +159,23 @@ def test_pickle_protocol_errors_do_not_escape(tmp_path):
     (tmp_path / "p.pth").write_bytes(pickle.dumps({"a": 1})[:5])
     with pytest.raises(AdaINError):
         read_weights(tmp_path / "p.pth")
+
+
+def test_torchvision_cache_that_would_run_code_is_refused(tmp_path, monkeypatch):
+    from torchvision.models import VGG19_Weights
+
+    checkpoints = tmp_path / "hub" / "checkpoints"
+    checkpoints.mkdir(parents=True)
+    torch.save({"x": RunsCode()}, checkpoints / VGG19_Weights.IMAGENET1K_V1.url.rsplit("/")[-1])
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    with pytest.raises(AdaINError, match="refused torchvision's cached VGG-19"):
+        load_encoder("torchvision")
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    import os
+
+    save_weights(Decoder(), tmp_path / "d.safetensors", "decoder")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (tmp_path / "d.safetensors").stat().st_mode & 0o777 == 0o666 & ~mask

@@ -47,15 +47,16 @@ def fetch(
 
 @weights_app.command()
 def info(files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False)]) -> None:
-    """Say what a weights file holds and whether it loads."""
+    """Say what a weights file holds and whether it loads as an encoder or a decoder."""
     with user_errors():
-        from ..weights import read_weights
+        from ..weights import check_loads, read_weights
 
         for path in files:
             wf = read_weights(path)
             console.print(escape(wf.describe()))
             for key, value in sorted(wf.metadata.items()):
                 console.print(f"  {escape(key)}: {escape(value)}")
+            console.print(f"  loads as {check_loads(wf)}")
 
 
 @weights_app.command()
