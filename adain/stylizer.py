@@ -113,23 +113,24 @@ class Stylizer:
     def prepare(self, source: ImageSource, size: int, crop: bool) -> Tensor:
         """Load, resize (shorter side) and optionally crop an image: (1, 3, H, W) on the CPU.
 
-        A file's size is read from its header first, so a picture that cannot be decoded
-        or resized in the free memory is refused before either is tried.
+        A file's size is read from its header first, so a picture that cannot be decoded,
+        resized or stylised in the free memory is refused before any of that is tried.
         """
+        name = _name(source)
+        cpu = torch.device("cpu")
         if isinstance(source, (str, Path)):
             width, height = images.image_size(source)
-            cpu = torch.device("cpu")
-            check_fits(height, width, cpu, str(source), images.DECODE_BYTES_PER_PIXEL, "decoding")
-            target = images.resized_shape(height, width, size)
-            check_fits(*target, cpu, str(source), images.DECODE_BYTES_PER_PIXEL, "resizing")
-            check_fits(*target, self.device, str(source))
+            check_fits(height, width, cpu, name, images.DECODE_BYTES_PER_PIXEL, "decoding")
         image = _to_tensor(source)
+        target = images.resized_shape(*image.shape[-2:], size)
+        check_fits(*target, cpu, name, images.DECODE_BYTES_PER_PIXEL, "resizing")
+        check_fits(*target, self.device, name)
         image = images.resize_shorter(image, size)
         if crop:
             image = images.center_crop(image, size or min(image.shape[-2:]))
         h, w = image.shape[-2:]
         if min(h, w) < MIN_SIDE:
-            raise AdaINError(f"{_name(source)} is {w}x{h} pixels after resizing; each side "
+            raise AdaINError(f"{name} is {w}x{h} pixels after resizing; each side "
                              f"needs at least {MIN_SIDE}")
         return image
 
@@ -145,7 +146,6 @@ class Stylizer:
         image = self.prepare(style, size, crop)
         if color_target is not None:
             image = ops.coral(image[0], color_target[0])[None]
-        check_fits(*image.shape[-2:], self.device, f"style {_name(style)}")
         with torch.inference_mode():
             mean, std = ops.calc_mean_std(self.encoder.encode(image.to(self.device)))
         stats = StyleStats(mean, std)
