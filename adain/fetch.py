@@ -41,7 +41,20 @@ Progress = Callable[[str, int, "int | None"], None]
 
 def fetch_published(dest: Path, base_url: str = RELEASE_URL, force: bool = False,
                     progress: Progress | None = None) -> list[Path]:
-    """Fetch the published files into ``dest``; files already there and valid are kept."""
+    """Fetch the published files into ``dest``; files already there and valid are kept.
+
+    A ``dest`` folder this call created is removed again if nothing could be put in it.
+    """
+    created = not dest.exists()
+    try:
+        return _fetch_all(dest, base_url, force, progress)
+    except AdaINError:
+        if created and dest.is_dir() and not any(dest.iterdir()):
+            dest.rmdir()
+        raise
+
+
+def _fetch_all(dest: Path, base_url: str, force: bool, progress: Progress | None) -> list[Path]:
     written = []
     for item in PUBLISHED_FILES:
         target = dest / item.name
