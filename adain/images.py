@@ -29,7 +29,7 @@ _SIXTEEN_BIT_MODES = {"I;16", "I;16L", "I;16B", "I;16N", "I"}
 
 
 @contextlib.contextmanager
-def _read_errors(path: Path) -> Iterator[None]:
+def read_errors(path: Path) -> Iterator[None]:
     """Turn PIL's many errors for missing, foreign, huge or broken files into one line."""
     try:
         with warnings.catch_warnings():
@@ -50,14 +50,14 @@ def _read_errors(path: Path) -> Iterator[None]:
 def image_size(path: str | Path) -> tuple[int, int]:
     """(width, height) from the file's header, without decoding the pixels."""
     path = Path(path)
-    with _read_errors(path), Image.open(path) as img:
+    with read_errors(path), Image.open(path) as img:
         return img.size
 
 
 def load_image(path: str | Path) -> np.ndarray:
     """Read an image file as float32 RGB (H, W, 3) in [0, 1], or raise a one-line error."""
     path = Path(path)
-    with _read_errors(path), Image.open(path) as img:
+    with read_errors(path), Image.open(path) as img:
         img.load()
         return pil_to_array(ImageOps.exif_transpose(img))
 

@@ -12,6 +12,8 @@ from .. import __version__
 from .common import err_console
 from .stylize import EXAMPLES as STYLIZE_EXAMPLES
 from .stylize import stylize
+from .train import EXAMPLES as TRAIN_EXAMPLES
+from .train import train
 from .weights import weights_app
 
 app = typer.Typer(
@@ -24,6 +26,7 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 app.command(no_args_is_help=True, epilog=STYLIZE_EXAMPLES)(stylize)
+app.command(no_args_is_help=True, epilog=TRAIN_EXAMPLES)(train)
 app.add_typer(weights_app, name="weights")
 
 

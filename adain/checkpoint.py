@@ -1,0 +1,58 @@
+"""Training checkpoints: everything needed to resume, written atomically.
+
+A checkpoint is ``RUN/checkpoints/step_XXXXXXXX.pt``: the unwrapped decoder, the optimizer
+and schedule, the step, the RNG state, the run's config as a plain dict and the encoder
+it trains against. Written to a temporary file and renamed, so a kill at any moment
+leaves the previous checkpoints whole; loaded with ``weights_only=True``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import torch
+
+from .atomic import atomic_path
+from .errors import AdaINError
+
+FORMAT = "adain-train-checkpoint"
+FORMAT_VERSION = 1
+_NAME = re.compile(r"^step_(\d{8,})\.pt$")
+
+
+def checkpoint_dir(run: Path) -> Path:
+    return run / "checkpoints"
+
+
+def save_checkpoint(run: Path, state: dict, keep: int) -> Path:
+    """Write ``state`` (which holds ``step``) and keep only the newest ``keep`` checkpoints."""
+    path = checkpoint_dir(run) / f"step_{state['step']:08d}.pt"
+    with atomic_path(path) as tmp:
+        torch.save({"format": FORMAT, "format_version": FORMAT_VERSION, **state}, tmp)
+    for old in list_checkpoints(run)[:-keep] if keep > 0 else []:
+        old.unlink(missing_ok=True)
+    return path
+
+
+def list_checkpoints(run: Path) -> list[Path]:
+    """Checkpoints of a run, oldest first (temporary files are never listed)."""
+    folder = checkpoint_dir(run)
+    if not folder.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := _NAME.match(p.name))]
+    return [p for _, p in sorted(found)]
+
+
+def load_checkpoint(path: Path) -> dict:
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for broken files; all mean "unusable"
+        raise AdaINError(f"checkpoint {path} cannot be read ({type(exc).__name__}); delete it "
+                         "to resume from the one before") from exc
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise AdaINError(f"{path} is not an adain training checkpoint")
+    if state.get("format_version", 0) > FORMAT_VERSION:
+        raise AdaINError(f"{path} was written by a newer adain (format "
+                         f"{state['format_version']}); upgrade adain to resume it")
+    return state

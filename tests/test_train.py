@@ -1,0 +1,205 @@
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import write_image
+from typer.testing import CliRunner
+
+from adain import AdaINError, Decoder
+from adain.checkpoint import list_checkpoints, load_checkpoint
+from adain.cli import app
+from adain.step import StepModels, TrainStep
+from adain.train import TrainConfig, train
+from adain.weights import load_decoder, load_encoder
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    for kind, count in (("content", 5), ("style", 3)):
+        (root / kind / "sub").mkdir(parents=True)
+        for i in range(count):
+            where = root / kind / ("sub" if i % 2 else "")
+            write_image(where / f"{kind}{i}.png", (48 + 8 * i, 40), seed=i + 10 * len(kind))
+    return root / "content", root / "style"
+
+
+def config_for(folders, published_weights, out, **changes) -> TrainConfig:
+    base = TrainConfig(content_dir=str(folders[0]), style_dir=str(folders[1]), out=str(out),
+                       vgg=str(published_weights[0]), iters=8, batch_size=2, image_size=40,
+                       crop_size=32, save_every=4, sample_every=4, log_every=1, workers=0,
+                       device="cpu", lr=1e-3)
+    return dataclasses.replace(base, **changes)
+
+
+def decoder_params(decoder: Decoder) -> list[torch.Tensor]:
+    return [p.detach().clone() for p in decoder.state_dict().values()]
+
+
+def test_loss_falls_over_a_few_dozen_steps(folders, published_weights, tmp_path):
+    losses = []
+    config = config_for(folders, published_weights, tmp_path / "run", iters=40, image_size=64,
+                        crop_size=64, save_every=40, sample_every=0)
+    train(config, on_progress=lambda p: losses.append(p.content_loss + 10 * p.style_loss))
+    assert len(losses) == 40
+    assert sum(losses[-8:]) < 0.7 * sum(losses[:8])
+
+
+def test_only_the_decoder_learns(published_weights):
+    encoder, decoder = load_encoder(published_weights[0]).module, Decoder()
+    optimizer = torch.optim.Adam(decoder.parameters())
+    step = TrainStep(StepModels(encoder, decoder), optimizer, 1.0, 10.0, None,
+                     torch.device("cpu"), channels_last=True)
+    batch = (torch.rand(2, 3, 32, 32) * 255).to(torch.uint8)
+    step(batch, batch.flip(0))
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in decoder.parameters())
+    assert all(p.grad is None and not p.requires_grad for p in encoder.parameters())
+
+
+def test_run_folder_outputs(folders, published_weights, tmp_path):
+    run = tmp_path / "run"
+    train(config_for(folders, published_weights, run))
+    assert (run / "config.json").is_file() and list((run / "tb").iterdir())
+    assert [p.name for p in list_checkpoints(run)] == ["step_00000004.pt", "step_00000008.pt"]
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["step_00000004.jpg",
+                                                                    "step_00000008.jpg"]
+    state = load_checkpoint(list_checkpoints(run)[-1])
+    assert state["step"] == 8 and {"optimizer", "schedule", "rng", "config"} <= set(state)
+    assert not any(k.startswith(("module.", "_orig_mod.")) for k in state["decoder"])
+    decoder = load_decoder(run / "decoder.safetensors")
+    assert decoder.metadata["step"] == "8" and decoder.encoder_identity == "vgg_normalised"
+
+
+def test_resume_gives_the_same_decoder(folders, published_weights, tmp_path):
+    whole = train(config_for(folders, published_weights, tmp_path / "whole"))
+    half = config_for(folders, published_weights, tmp_path / "halves", iters=4)
+    train(half)
+    resumed = train(dataclasses.replace(half, iters=8), resume=True)
+    for a, b in zip(decoder_params(whole), decoder_params(resumed), strict=True):
+        assert torch.allclose(a, b, atol=1e-6)
+    assert load_checkpoint(list_checkpoints(tmp_path / "halves")[-1])["step"] == 8
+
+
+def test_corrupt_file_is_skipped_and_named(folders, published_weights, tmp_path, media, caplog):
+    content = tmp_path / "content"
+    content.mkdir()
+    write_image(content / "good.png", (40, 40), seed=1)
+    (content / "broken.jpg").write_bytes((media / "bad" / "truncated_jpeg.jpg").read_bytes())
+    config = config_for((content, folders[1]), published_weights, tmp_path / "run", iters=4,
+                        batch_size=2)
+    train(config)
+    assert "skipped an unreadable image (1 so far)" in caplog.text and "broken.jpg" in caplog.text
+
+
+def test_empty_or_missing_folder_is_refused_before_work(folders, published_weights, tmp_path):
+    (tmp_path / "empty").mkdir()
+    for content in (tmp_path / "empty", tmp_path / "missing"):
+        with pytest.raises(AdaINError, match="content folder .* (holds no image|does not exist)"):
+            train(config_for((content, folders[1]), published_weights, tmp_path / "run"))
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_new_run_refuses_an_existing_run_folder(folders, published_weights, tmp_path):
+    train(config_for(folders, published_weights, tmp_path / "run", iters=1, save_every=1))
+    with pytest.raises(AdaINError, match="already holds a training run.*--resume"):
+        train(config_for(folders, published_weights, tmp_path / "run"))
+
+
+def _rank_main(rank, folders, weights, out, results):
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=os.environ["TEST_PORT"],
+                      RANK=str(rank), WORLD_SIZE="2", LOCAL_RANK=str(rank))
+    decoder = train(config_for(folders, weights, out, iters=3, save_every=3))
+    torch.save(decoder.state_dict(), Path(results) / f"rank{rank}.pt")
+
+
+def test_two_process_gloo_training_keeps_ranks_identical(folders, published_weights, tmp_path):
+    import socket
+
+    import torch.multiprocessing as mp
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        os.environ["TEST_PORT"] = str(probe.getsockname()[1])
+    mp.spawn(_rank_main, args=(folders, published_weights, tmp_path / "run", tmp_path),
+             nprocs=2, join=True)
+    rank0 = torch.load(tmp_path / "rank0.pt", weights_only=True)
+    rank1 = torch.load(tmp_path / "rank1.pt", weights_only=True)
+    assert all(torch.equal(rank0[k], rank1[k]) for k in rank0)
+    assert not torch.equal(rank0["conv1_1.weight"], Decoder().state_dict()["conv1_1.weight"])
+    assert [p.name for p in list_checkpoints(tmp_path / "run")] == ["step_00000003.pt"]
+
+
+def train_command(folders, published_weights, out, *extra):
+    return [sys.executable, "-m", "adain", "train", "--content-dir", str(folders[0]),
+            "--style-dir", str(folders[1]), "--out", str(out), "--vgg", str(published_weights[0]),
+            "--batch-size", "2", "--image-size", "40", "--crop-size", "32", "--workers", "0",
+            "--device", "cpu", *extra]
+
+
+def wait_for_checkpoint(run: Path, process, seconds=120) -> None:
+    deadline = time.monotonic() + seconds
+    while not list_checkpoints(run):
+        assert process.poll() is None and time.monotonic() < deadline, "no checkpoint came"
+        time.sleep(0.2)
+
+
+def test_sigkill_loses_only_the_steps_since_the_last_checkpoint(folders, published_weights,
+                                                                tmp_path):
+    run = tmp_path / "run"
+    process = subprocess.Popen(train_command(folders, published_weights, run, "--iters", "1000",
+                                             "--save-every", "2"),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for_checkpoint(run, process)
+    time.sleep(1.0)
+    process.kill()
+    process.wait()
+    for path in list_checkpoints(run):  # whatever the moment of the kill, all load
+        load_checkpoint(path)
+    step = load_checkpoint(list_checkpoints(run)[-1])["step"]
+    result = CliRunner().invoke(app, ["train", "--resume", str(run), "--iters", str(step + 2)])
+    assert result.exit_code == 0, result.output
+    assert load_decoder(run / "decoder.safetensors").metadata["step"] == str(step + 2)
+
+
+def test_ctrl_c_saves_a_checkpoint_and_says_how_to_resume(folders, published_weights, tmp_path):
+    run = tmp_path / "run"
+    process = subprocess.Popen(train_command(folders, published_weights, run, "--iters", "1000",
+                                             "--save-every", "1000", "--sample-every", "1"),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (run / "samples").is_dir() or not any((run / "samples").iterdir()):
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert "adain train --resume" in err and list_checkpoints(run)
+
+
+def test_trained_decoder_stylises_through_the_cli(folders, published_weights, tmp_path):
+    run = tmp_path / "run"
+    result = CliRunner().invoke(app, [
+        "train", "--content-dir", str(folders[0]), "--style-dir", str(folders[1]), "--out",
+        str(run), "--vgg", str(published_weights[0]), "--iters", "2", "--batch-size", "1",
+        "--image-size", "32", "--crop-size", "32", "--workers", "0", "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    content = write_image(tmp_path / "c.png", (40, 40), seed=3)
+    result = CliRunner().invoke(app, [
+        "stylize", str(content), "-s", str(content), "-o", str(tmp_path / "o.png"),
+        "--vgg", str(published_weights[0]), "--decoder", str(run / "decoder.safetensors"),
+        "--content-size", "0", "--style-size", "0"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "o.png").is_file()
+
+
+def test_resume_refuses_changed_settings(folders, published_weights, tmp_path):
+    run = tmp_path / "run"
+    train(config_for(folders, published_weights, run, iters=1, save_every=1))
+    result = CliRunner().invoke(app, ["train", "--resume", str(run), "--lr", "0.1"])
+    assert result.exit_code == 2 and "cannot change: --lr" in result.output
