@@ -1,7 +1,8 @@
 """Atomic file writes: write a temporary file beside the target, then rename it over.
 
 A kill or a full disk never leaves a torn file at the target path; the temporary file
-is removed on failure.
+is removed on failure. The file and the rename are flushed to disk (fsync), so a power
+loss leaves either the old file or the new one.
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     try:
         yield tmp_path
         os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
+        _fsync(tmp_path)  # the data is on disk before the name points at it
         os.replace(tmp_path, target)
+        _fsync(target.parent)  # and the rename survives a power loss
     except OSError as exc:
         tmp_path.unlink(missing_ok=True)
         if exc.errno == errno.ENOSPC:
@@ -48,3 +51,15 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def _fsync(path: Path) -> None:
+    flags = os.O_RDONLY | (os.O_DIRECTORY if path.is_dir() and hasattr(os, "O_DIRECTORY") else 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:  # e.g. folders cannot be opened on Windows; nothing more to do there
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

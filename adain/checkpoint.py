@@ -44,6 +44,14 @@ def list_checkpoints(run: Path) -> list[Path]:
     return [p for _, p in sorted(found)]
 
 
+def remove_stale_temporaries(run: Path) -> None:
+    """Delete temporary files that a killed save left behind (they are never checkpoints)."""
+    folder = checkpoint_dir(run)
+    if folder.is_dir():
+        for path in folder.glob(".step_*.tmp*"):
+            path.unlink(missing_ok=True)
+
+
 def load_checkpoint(path: Path) -> dict:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)

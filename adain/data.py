@@ -45,7 +45,8 @@ def load_train_image(path: Path, image_size: int, crop_size: int,
     """
     target = max(image_size, crop_size) if image_size else crop_size
     with read_errors(path), Image.open(path) as img:
-        img.draft("RGB", (target, target))  # JPEG: decode at a reduced scale when it can
+        if image_size:  # JPEG: decode at a reduced scale, still at least image_size
+            img.draft("RGB", (target, target))
         img = ImageOps.exif_transpose(img)
         if img.mode not in ("RGB", "L"):
             img = Image.fromarray((pil_to_array(img) * 255 + 0.5).astype(np.uint8))

@@ -28,15 +28,17 @@ from torch.utils.data import DataLoader
 
 from . import distributed
 from .atomic import atomic_path
-from .checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
+from .checkpoint import list_checkpoints, load_checkpoint, remove_stale_temporaries, save_checkpoint
 from .data import PairDataset, PositionSampler, collate, list_images
 from .decoder import Decoder
 from .device import resolve_device
 from .errors import AdaINError
 from .step import StepModels, TrainStep, precision_for
-from .weights import load_encoder, save_weights
+from .weights import load_decoder, load_encoder, save_weights
 
 log = logging.getLogger(__name__)
+
+STOP_CHECK_EVERY = 10  # steps between the ranks' agreement on a Ctrl-C, under torchrun
 
 
 @dataclass(frozen=True)
@@ -142,13 +144,23 @@ class _Trainer:
         self.channels_last = config.channels_last and device.type == "cuda"
 
     def _resume(self) -> int:
-        checkpoints = list_checkpoints(self.run_dir)
-        if not checkpoints:
+        """Load the newest readable checkpoint (a broken newest one is skipped, with a warning)."""
+        state = None
+        for path in reversed(list_checkpoints(self.run_dir)):
+            try:
+                state = load_checkpoint(path)
+                break
+            except AdaINError as exc:
+                log.warning("%s; trying the checkpoint before it", exc)
+        if state is None:
             return 0
-        state = load_checkpoint(checkpoints[-1])
         if state.get("encoder_sha256") != self.encoder.sha256:
-            raise AdaINError(f"{checkpoints[-1]} was trained against other encoder weights "
-                             f"than {self.config.vgg}; resume with the same --vgg")
+            raise AdaINError(f"{path} was trained against other encoder weights than "
+                             f"{self.config.vgg}; resume with the same --vgg")
+        if state.get("world_size", 1) != self.process.world_size:
+            log.warning("%s was saved by %d processes and resumes with %d: the effective batch "
+                        "and the data order change from here on", path,
+                        state.get("world_size", 1), self.process.world_size)
         self.decoder.load_state_dict(state["decoder"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.schedule.load_state_dict(state["schedule"])
@@ -158,17 +170,27 @@ class _Trainer:
 
     def run(self, on_progress: Callable[[Progress], None] | None) -> Decoder:
         config, main = self.config, self.process.is_main
-        if self.step >= config.iters:
-            log.warning("%s is already at step %d of %d; nothing to do", self.run_dir, self.step,
-                        config.iters)
-            return self.decoder
+        if self.step > config.iters:
+            raise AdaINError(f"{self.run_dir} is already at step {self.step}, past --iters "
+                             f"{config.iters}; give a larger --iters to train on")
         if main:
             self._write_config()
-        models = self._models()
-        step_fn = TrainStep(models, self.optimizer, config.content_weight, config.style_weight,
-                            precision_for(config.precision, self.device), self.device,
-                            self.channels_last)
-        logger = _make_log(self.run_dir) if main else None
+            remove_stale_temporaries(self.run_dir)
+        if self.step < config.iters:
+            self._train_steps(on_progress)
+        finished = self.step == config.iters
+        if main and finished and self._decoder_step() != self.step:
+            self._save_decoder()
+        if not finished:
+            raise TrainingStopped(self.step, self.run_dir)
+        return self.decoder
+
+    def _train_steps(self, on_progress: Callable[[Progress], None] | None) -> None:
+        config = self.config
+        step_fn = TrainStep(self._models(), self.optimizer, config.content_weight,
+                            config.style_weight, precision_for(config.precision, self.device),
+                            self.device, self.channels_last)
+        logger = _make_log(self.run_dir) if self.process.is_main else None
         previous = _catch_stop_signals(self)
         try:
             self._loop(step_fn, logger, on_progress)
@@ -178,13 +200,15 @@ class _Trainer:
                 signal.signal(signal.SIGTERM, previous[1])
             if logger:
                 logger.close()
-        if main:
+        if self.process.is_main and self.step % config.save_every:  # else saved in the loop
             self._save_checkpoint()
-            if not self.stop_requested:
-                self._save_decoder()
-        if self.stop_requested:
-            raise TrainingStopped(self.step, self.run_dir)
-        return self.decoder
+
+    def _decoder_step(self) -> int:
+        """The step recorded in RUN/decoder.safetensors, or -1 if there is none."""
+        try:
+            return int(load_decoder(self.run_dir / "decoder.safetensors").metadata["step"])
+        except (AdaINError, KeyError, ValueError):
+            return -1
 
     def _models(self) -> StepModels:
         encoder = self.encoder.module.to(self.device)
@@ -244,7 +268,9 @@ class _Trainer:
             if on_progress and self.process.is_main:
                 on_progress(Progress(self.step, config.iters, *losses,
                                      self.schedule.get_last_lr()[0], speed))
-            if distributed.any_rank(self.process, self.stop_requested, self.device):
+            # Under torchrun all ranks must stop after the same step; asking costs a sync.
+            check = not self.process.distributed or self.step % STOP_CHECK_EVERY == 0
+            if check and distributed.any_rank(self.process, self.stop_requested, self.device):
                 self.stop_requested = True
                 break
 
@@ -269,6 +295,7 @@ class _Trainer:
             "config": self.config.to_dict(),
             "encoder": self.encoder.identity,
             "encoder_sha256": self.encoder.sha256,
+            "world_size": self.process.world_size,
         }, self.config.keep_checkpoints)
 
     def _save_decoder(self) -> Path:

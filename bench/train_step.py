@@ -4,10 +4,11 @@
     python bench/train_step.py --device cpu --batch 2 --crop 128      # what a 2-core CPU can do
 
 The reference is the straightforward step: fp32, eager, contiguous (NCHW) tensors, float
-batches, every encoder pass recorded by autograd. adain's step is adain.step.TrainStep as
-`adain train` runs it (bf16 autocast on CUDA, channels-last, uint8 batches, no graph for
-the frozen passes, optionally torch.compile). Both train the same decoder architecture
-on the same random batch and encoder. Prints images/second of each, the ratio, and on CUDA
+batches already on the device (so it pays no host-to-device copy; adain's step does).
+adain's step is adain.step.TrainStep as `adain train` runs it (bf16 autocast and
+channels-last on CUDA, uint8 batches, no graph for the frozen passes, optionally
+torch.compile). Both train the same decoder architecture on the same random batch and
+encoder. Prints images/second of each, the ratio, and on CUDA
 the peak GPU memory of each.
 """
 

@@ -203,3 +203,43 @@ def test_resume_refuses_changed_settings(folders, published_weights, tmp_path):
     train(config_for(folders, published_weights, run, iters=1, save_every=1))
     result = CliRunner().invoke(app, ["train", "--resume", str(run), "--lr", "0.1"])
     assert result.exit_code == 2 and "cannot change: --lr" in result.output
+
+
+def test_resume_from_another_folder_continues_the_same_run(folders, published_weights,
+                                                           tmp_path, monkeypatch):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    monkeypatch.chdir(tmp_path / "a")
+    result = CliRunner().invoke(app, [
+        "train", "--content-dir", str(folders[0]), "--style-dir", str(folders[1]), "--out", "run",
+        "--vgg", str(published_weights[0]), "--iters", "2", "--batch-size", "1",
+        "--image-size", "32", "--crop-size", "32", "--workers", "0", "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    monkeypatch.chdir(tmp_path / "b")
+    result = CliRunner().invoke(app, ["train", "--resume", "../a/run", "--iters", "3"])
+    assert result.exit_code == 0, result.output
+    assert load_decoder(tmp_path / "a" / "run" / "decoder.safetensors").metadata["step"] == "3"
+    assert not any((tmp_path / "b").iterdir())
+
+
+def test_a_finished_run_always_has_its_decoder(folders, published_weights, tmp_path):
+    run = tmp_path / "run"
+    config = config_for(folders, published_weights, run, iters=2, save_every=2)
+    train(config)
+    (run / "decoder.safetensors").unlink()  # as if killed between checkpoint and decoder
+    train(config, resume=True)
+    assert load_decoder(run / "decoder.safetensors").metadata["step"] == "2"
+    with pytest.raises(AdaINError, match="already at step 2, past --iters 1"):
+        train(dataclasses.replace(config, iters=1), resume=True)
+
+
+def test_resume_skips_a_broken_newest_checkpoint(folders, published_weights, tmp_path, caplog):
+    run = tmp_path / "run"
+    config = config_for(folders, published_weights, run, iters=4, save_every=2)
+    train(config)
+    list_checkpoints(run)[-1].write_bytes(b"")  # e.g. a power loss on a disk without fsync
+    (run / "checkpoints" / ".step_00000009.pt.abc.tmp.pt").write_bytes(b"partial")
+    train(dataclasses.replace(config, iters=6), resume=True)
+    assert "trying the checkpoint before it" in caplog.text
+    assert [p.name for p in (run / "checkpoints").iterdir() if p.name.startswith(".")] == []
+    assert load_decoder(run / "decoder.safetensors").metadata["step"] == "6"

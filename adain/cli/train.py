@@ -88,12 +88,17 @@ def train(
             if fixed:
                 raise fail(f"--resume keeps the run's settings; these cannot change: "
                            f"{', '.join('--' + k.replace('_', '-') for k in fixed)}", 2)
-            config = dataclasses.replace(load_run_config(resume), **given)
+            # The run is where --resume points, wherever it was started from.
+            config = dataclasses.replace(load_run_config(resume), out=str(resume), **given)
         else:
             if not (content_dir and style_dir and out):
                 raise fail("give --content-dir, --style-dir and --out (or --resume RUN)", 2)
-            config = TrainConfig(content_dir=str(content_dir), style_dir=str(style_dir),
-                                 out=str(out), **given)
+            if "vgg" in given and given["vgg"] != "torchvision":
+                given["vgg"] = str(Path(given["vgg"]).absolute())
+            # Absolute paths, so that --resume works from any folder.
+            config = TrainConfig(content_dir=str(content_dir.absolute()),
+                                 style_dir=str(style_dir.absolute()), out=str(out.absolute()),
+                                 **{"vgg": str(Path(TrainConfig.vgg).absolute()), **given})
         main = from_environment().is_main  # under torchrun only rank 0 shows progress
         try:
             if main:
@@ -118,6 +123,8 @@ def _run_with_progress(run_training, config, resume: bool) -> None:
         task = bar.add_task("training", total=config.iters, status="")
 
         def show(progress) -> None:
+            if bar.tasks[task].completed == 0:  # a resumed run starts part-way: time from here
+                bar.reset(task, completed=progress.step - 1)
             status = f"lr {progress.lr:.2e}"
             if progress.images_per_second:  # losses and speed arrive with the first log step
                 status = (f"content {progress.content_loss:.3f}  style {progress.style_loss:.3f}"
