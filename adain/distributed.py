@@ -53,3 +53,12 @@ def any_rank(process: Process, flag: bool, device: torch.device) -> bool:
     value = torch.tensor([int(flag)], device=device)
     dist.all_reduce(value, op=dist.ReduceOp.MAX)
     return bool(value.item())
+
+
+def sum_over_ranks(process: Process, value: int, device: torch.device) -> int:
+    """The sum of ``value`` over all ranks (``value`` itself for one process)."""
+    if not process.distributed:
+        return value
+    total = torch.tensor([value], device=device)
+    dist.all_reduce(total)
+    return int(total.item())

@@ -138,8 +138,8 @@ class _Trainer:
         self.optimizer = torch.optim.Adam(self.decoder.parameters(), lr=config.lr)
         self.schedule = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda step: 1.0 / (1.0 + config.lr_decay * step))
+        self.skipped: set[str] = set()  # one-line reasons naming the unreadable files
         self.step = self._resume()
-        self.skipped: set[str] = set()
         self.stop_requested = False
         self.channels_last = config.channels_last and device.type == "cuda"
 
@@ -165,6 +165,8 @@ class _Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.schedule.load_state_dict(state["schedule"])
         torch.set_rng_state(state["rng"])
+        if self.process.is_main:  # rank 0's list; other ranks' skips are counted, not named
+            self.skipped.update(state.get("skipped_files", []))
         log.info("resuming %s from step %d", self.run_dir, state["step"])
         return int(state["step"])
 
@@ -253,6 +255,8 @@ class _Trainer:
             self.step += 1
             if self.step % config.log_every == 0 or self.step == config.iters:
                 losses = (result.content_loss.item(), result.style_loss.item())
+                skipped_total = distributed.sum_over_ranks(self.process, len(self.skipped),
+                                                           self.device)
                 now = time.perf_counter()
                 speed = (self.step - clock_step) * global_batch / max(now - clock, 1e-9)
                 clock, clock_step = now, self.step
@@ -260,7 +264,7 @@ class _Trainer:
                     logger.scalars(self.step, {
                         "loss/content": losses[0], "loss/style": losses[1],
                         "lr": self.schedule.get_last_lr()[0], "images_per_second": speed,
-                        "data/skipped_files": len(self.skipped)})
+                        "data/skipped_files": skipped_total})
             if logger and config.sample_every and self.step % config.sample_every == 0:
                 logger.samples(self.step, *result.sample(4))
             if self.process.is_main and self.step % config.save_every == 0:
@@ -296,6 +300,7 @@ class _Trainer:
             "encoder": self.encoder.identity,
             "encoder_sha256": self.encoder.sha256,
             "world_size": self.process.world_size,
+            "skipped_files": sorted(self.skipped),
         }, self.config.keep_checkpoints)
 
     def _save_decoder(self) -> Path:

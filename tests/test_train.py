@@ -95,6 +95,8 @@ def test_corrupt_file_is_skipped_and_named(folders, published_weights, tmp_path,
                         batch_size=2)
     train(config)
     assert "skipped an unreadable image (1 so far)" in caplog.text and "broken.jpg" in caplog.text
+    state = load_checkpoint(list_checkpoints(tmp_path / "run")[-1])
+    assert len(state["skipped_files"]) == 1 and "broken.jpg" in state["skipped_files"][0]
 
 
 def test_empty_or_missing_folder_is_refused_before_work(folders, published_weights, tmp_path):
