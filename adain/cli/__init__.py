@@ -10,6 +10,8 @@ from rich.logging import RichHandler
 
 from .. import __version__
 from .common import err_console
+from .export import EXAMPLES as EXPORT_EXAMPLES
+from .export import export
 from .stylize import EXAMPLES as STYLIZE_EXAMPLES
 from .stylize import stylize
 from .train import EXAMPLES as TRAIN_EXAMPLES
@@ -27,6 +29,7 @@ app = typer.Typer(
 )
 app.command(no_args_is_help=True, epilog=STYLIZE_EXAMPLES)(stylize)
 app.command(no_args_is_help=True, epilog=TRAIN_EXAMPLES)(train)
+app.command(no_args_is_help=True, epilog=EXPORT_EXAMPLES)(export)
 app.add_typer(weights_app, name="weights")
 
 

@@ -1,0 +1,136 @@
+"""ONNX on onnxruntime against PyTorch eager, int8 against fp32, in one run (CPU).
+
+    python bench/onnx_bench.py [--vgg V --decoder D] [--size 512] [--threads 2]
+
+Exports the graphs (fp32, and int8 calibrated on ../shared/media/content), then at
+size x size, with the same thread count everywhere:
+- stylizer.onnx on onnxruntime against the PyTorch stylizer in eager mode (inference mode);
+- stylizer.int8.onnx against stylizer.onnx: speed, and PSNR of its output against the fp32
+  output on ../shared/media/style pictures, which calibration never saw;
+- FLOPs per frame (counted from the convolutions' shapes) and the achieved fraction of
+  this CPU's fp32 matrix-multiply peak, measured with a large torch.mm.
+Without --vgg/--decoder it uses random weights in the published formats (tests/published.py),
+so the PSNR says how int8 treats this network's arithmetic, not how the published
+decoder's pictures look.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+MEDIA = ROOT.parent / "shared" / "media"
+sys.path.insert(0, str(ROOT / "tests"))
+
+from adain.images import array_to_tensor, center_crop, load_image, resize_shorter  # noqa: E402
+from adain.weights import load_decoder, load_encoder  # noqa: E402
+from export import ExportConfig, export_onnx  # noqa: E402
+from export.graphs import StylizerGraph  # noqa: E402
+
+
+def timeit(run, repeat: int) -> float:
+    run()
+    start = time.perf_counter()
+    for _ in range(repeat):
+        run()
+    return (time.perf_counter() - start) / repeat
+
+
+def conv_flops(module: torch.nn.Module, inputs: tuple) -> int:
+    """2 * multiply-accumulates of every convolution for one call."""
+    total = 0
+
+    def hook(conv, _, output):
+        nonlocal total
+        total += 2 * output.numel() * conv.in_channels * conv.kernel_size[0] * conv.kernel_size[1]
+
+    handles = [m.register_forward_hook(hook) for m in module.modules()
+               if isinstance(m, torch.nn.Conv2d)]
+    with torch.inference_mode():
+        module(*inputs)
+    for handle in handles:
+        handle.remove()
+    return total
+
+
+def matmul_peak(n: int = 2048) -> float:
+    a, b = torch.rand(n, n), torch.rand(n, n)
+    seconds = timeit(lambda: torch.mm(a, b), 5)
+    return 2 * n**3 / seconds
+
+
+def picture(path: Path, size: int) -> np.ndarray:
+    image = resize_shorter(array_to_tensor(load_image(path)), size)
+    return center_crop(image, size).numpy()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--vgg")
+    parser.add_argument("--decoder")
+    parser.add_argument("--size", type=int, default=512)
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    work = Path(tempfile.mkdtemp(prefix="onnx-bench-"))
+    if not (args.vgg and args.decoder):
+        from published import random_decoder, random_vgg, save_published
+
+        args.vgg = str(save_published(random_vgg(), work / "vgg_normalised.pth"))
+        args.decoder = str(save_published(random_decoder(), work / "decoder.pth"))
+    export_onnx(ExportConfig(vgg=args.vgg, decoder=args.decoder, out_dir=str(work / "onnx"),
+                             int8=True, calib_dir=str(MEDIA / "content")))
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = args.threads
+    sessions = {v: ort.InferenceSession(str(work / "onnx" / f"stylizer{v}.onnx"), options,
+                                        providers=["CPUExecutionProvider"])
+                for v in ("", ".int8")}
+    styles = sorted((MEDIA / "style").glob("*.jpg"))
+    encoder = ort.InferenceSession(str(work / "onnx" / "style_encoder.onnx"), options,
+                                   providers=["CPUExecutionProvider"])
+    mean, std = encoder.run(None, {"style": picture(styles[0], args.size)})
+    content = picture(MEDIA / "content" / "kodim01.png", args.size)
+    feed = {"content": content, "style_mean": mean, "style_std": std,
+            "alpha": np.array(1.0, np.float32)}
+    fp32_s = timeit(lambda: sessions[""].run(None, feed), args.repeat)
+    int8_s = timeit(lambda: sessions[".int8"].run(None, feed), args.repeat)
+
+    module = StylizerGraph(load_encoder(args.vgg).module, load_decoder(args.decoder).module)
+    torch_inputs = tuple(torch.from_numpy(v) for v in feed.values())
+    with torch.inference_mode():
+        torch_s = timeit(lambda: module(*torch_inputs), args.repeat)
+    flops = conv_flops(module, torch_inputs)
+    peak = matmul_peak()
+
+    psnrs = []
+    for path in styles[1:]:  # pictures calibration never saw, as content
+        held = {**feed, "content": picture(path, args.size)}
+        diff = sessions[".int8"].run(None, held)[0] - sessions[""].run(None, held)[0]
+        psnrs.append(10 * np.log10(1.0 / max(float(np.mean(diff**2)), 1e-12)))
+
+    print(f"stylizer at {args.size}x{args.size}, {args.threads} threads, "
+          f"{args.repeat} runs each after a warm-up")
+    print(f"  PyTorch eager:          {torch_s * 1000:8.1f} ms/frame")
+    print(f"  onnxruntime fp32:       {fp32_s * 1000:8.1f} ms/frame  "
+          f"({torch_s / fp32_s:.2f}x PyTorch)")
+    print(f"  onnxruntime int8:       {int8_s * 1000:8.1f} ms/frame  "
+          f"({fp32_s / int8_s:.2f}x fp32)")
+    print(f"  int8 PSNR vs fp32 on {len(psnrs)} unseen pictures: min {min(psnrs):.1f} dB, "
+          f"mean {np.mean(psnrs):.1f} dB")
+    print(f"  convolution FLOPs per frame: {flops / 1e9:.1f} GFLOP")
+    print(f"  fp32 matmul peak (torch.mm 2048^2): {peak / 1e9:.1f} GFLOP/s; onnxruntime fp32 "
+          f"achieves {flops / fp32_s / 1e9:.1f} GFLOP/s = {flops / fp32_s / peak:.0%} of it")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""The modules that become the three ONNX graphs (their names are the graphs' I/O names)."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from adain.decoder import Decoder
+from adain.encoder import VGGEncoder
+from adain.ops import adain_with_stats, calc_mean_std
+
+# Inputs and outputs stay float32 in every variant; ``dtype`` is what the convolutions
+# run in (float16 for the --half graphs). Statistics and AdaIN are always float32: a
+# variance in float16 overflows on the published encoder's large relu4_1 activations.
+
+
+class StyleEncoderGraph(nn.Module):
+    """style (N, 3, H, W) -> style_mean, style_std (N, 512, 1, 1): once per style."""
+
+    def __init__(self, encoder: VGGEncoder, dtype: torch.dtype = torch.float32) -> None:
+        super().__init__()
+        self.encoder, self.dtype = encoder, dtype
+
+    def forward(self, style: Tensor) -> tuple[Tensor, Tensor]:
+        return calc_mean_std(self.encoder.encode(style.to(self.dtype)).float())
+
+
+class StylizerGraph(nn.Module):
+    """content, style statistics, alpha () -> stylized (N, 3, H, W) in [0, 1]."""
+
+    def __init__(self, encoder: VGGEncoder, decoder: Decoder,
+                 dtype: torch.dtype = torch.float32) -> None:
+        super().__init__()
+        self.encoder, self.decoder, self.dtype = encoder, decoder, dtype
+
+    def forward(self, content: Tensor, style_mean: Tensor, style_std: Tensor,
+                alpha: Tensor) -> Tensor:
+        feat = self.encoder.encode(content.to(self.dtype)).float()  # (N, 512, ceil(H/8), ceil(W/8))
+        target = alpha * adain_with_stats(feat, style_mean, style_std) + (1 - alpha) * feat
+        out = self.decoder(target.to(self.dtype)).float()  # (N, 3, 8*ceil(H/8), ...)
+        return out[:, :, : content.shape[2], : content.shape[3]].clamp(0.0, 1.0)
+
+
+class AdaINGraph(nn.Module):
+    """content, style, alpha -> stylized: single-shot use, the style encoded every call."""
+
+    def __init__(self, encoder: VGGEncoder, decoder: Decoder,
+                 dtype: torch.dtype = torch.float32) -> None:
+        super().__init__()
+        self.style_encoder = StyleEncoderGraph(encoder, dtype)
+        self.stylizer = StylizerGraph(encoder, decoder, dtype)
+
+    def forward(self, content: Tensor, style: Tensor, alpha: Tensor) -> Tensor:
+        style_mean, style_std = self.style_encoder(style)
+        return self.stylizer(content, style_mean, style_std, alpha)
+
+
+def example_inputs(name: str, height: int, width: int, batch: int = 1,
+                   seed: int = 0) -> dict[str, Tensor]:
+    """Fixed-seed inputs for graph ``name``, keyed by input name."""
+    generator = torch.Generator().manual_seed(seed)
+
+    def rand(*shape: int) -> Tensor:
+        return torch.rand(*shape, generator=generator)
+
+    image = rand(batch, 3, height, width)
+    if name == "style_encoder":
+        return {"style": image}
+    stats = {"style_mean": rand(batch, 512, 1, 1), "style_std": rand(batch, 512, 1, 1) + 0.5}
+    alpha = torch.tensor(0.8)
+    if name == "stylizer":
+        return {"content": image, **stats, "alpha": alpha}
+    return {"content": image, "style": rand(batch, 3, width, height), "alpha": alpha}
+
+
+GRAPHS = {"style_encoder": StyleEncoderGraph, "stylizer": StylizerGraph, "adain": AdaINGraph}
+INPUTS = {"style_encoder": ("style",), "stylizer": ("content", "style_mean", "style_std", "alpha"),
+          "adain": ("content", "style", "alpha")}
+OUTPUTS = {"style_encoder": ("style_mean", "style_std"), "stylizer": ("stylized",),
+           "adain": ("stylized",)}
+
+
+def build(name: str, encoder: VGGEncoder, decoder: Decoder,
+          dtype: torch.dtype = torch.float32) -> nn.Module:
+    if name == "style_encoder":
+        return StyleEncoderGraph(encoder, dtype).eval()
+    return GRAPHS[name](encoder, decoder, dtype).eval()

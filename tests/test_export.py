@@ -1,0 +1,134 @@
+import hashlib
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+from conftest import write_image
+from typer.testing import CliRunner
+
+from adain import AdaINError, StyleOptions
+from adain.cli import app
+from adain.ops import calc_mean_std
+from export import ExportConfig, export_onnx
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def exported(published_weights, tmp_path_factory):
+    """All graphs, fp32, fp16 and int8, exported once through the real CLI."""
+    root = tmp_path_factory.mktemp("onnx")
+    calib = root / "calib"
+    calib.mkdir()
+    for i in range(4):
+        write_image(calib / f"c{i}.png", (40 + 8 * i, 36), seed=i)
+    result = runner.invoke(app, ["export", "--onnx", "--vgg", str(published_weights[0]),
+                                 "--decoder", str(published_weights[1]), "-o", str(root / "out"),
+                                 "--half", "--int8", "--calib-dir", str(calib)])
+    assert result.exit_code == 0, result.output
+    return root / "out", result.output
+
+
+def session(path):
+    return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+
+def test_all_graphs_are_written_and_reported(exported):
+    out, output = exported
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["adain.fp16.onnx", "adain.int8.onnx", "adain.onnx",
+                     "style_encoder.fp16.onnx", "style_encoder.onnx", "stylizer.fp16.onnx",
+                     "stylizer.int8.onnx", "stylizer.onnx"]
+    assert "max |diff| vs PyTorch" in output and "PSNR" in output and "next:" in output
+
+
+def test_names_and_dynamic_axes(exported):
+    out, _ = exported
+    expected = {"style_encoder": (["style"], ["style_mean", "style_std"]),
+                "stylizer": (["content", "style_mean", "style_std", "alpha"], ["stylized"]),
+                "adain": (["content", "style", "alpha"], ["stylized"])}
+    for name, (inputs, outputs) in expected.items():
+        model = onnx.load(str(out / f"{name}.onnx"))
+        assert [i.name for i in model.graph.input] == inputs
+        assert [o.name for o in model.graph.output] == outputs
+        image = next(i for i in model.graph.input if i.name in ("style", "content"))
+        dims = [d.dim_param or d.dim_value for d in image.type.tensor_type.shape.dim]
+        assert isinstance(dims[0], str) and dims[1] == 3 and all(isinstance(d, str)
+                                                                  for d in dims[2:])
+    stylized = onnx.load(str(out / "stylizer.onnx")).graph.output[0]
+    assert [d.dim_param or d.dim_value for d in stylized.type.tensor_type.shape.dim] == [
+        "batch", 3, "height", "width"]
+
+
+def test_metadata(exported, published_weights):
+    out, _ = exported
+    meta = {p.key: p.value for p in onnx.load(str(out / "stylizer.onnx")).metadata_props}
+    assert meta["layout"] == "NCHW" and meta["color_order"] == "RGB"
+    assert meta["encoder"] == "vgg_normalised" and meta["graph"] == "stylizer"
+    assert meta["producer"].startswith("adain ") and int(meta["opset"]) >= 17
+    assert meta["vgg_sha256"] == hashlib.sha256(published_weights[0].read_bytes()).hexdigest()
+    assert meta["decoder_sha256"] == hashlib.sha256(published_weights[1].read_bytes()).hexdigest()
+    int8 = {p.key: p.value for p in onnx.load(str(out / "stylizer.int8.onnx")).metadata_props}
+    assert int8["precision"].startswith("int8") and int8["encoder"] == "vgg_normalised"
+
+
+@pytest.mark.parametrize(("height", "width", "batch"), [(45, 71, 1), (23, 41, 3)])
+def test_graphs_match_the_pytorch_stylizer_at_other_sizes(exported, stylizer, height, width,
+                                                          batch):
+    out, _ = exported
+    generator = torch.Generator().manual_seed(7)
+    content = torch.rand(batch, 3, height, width, generator=generator)
+    style = torch.rand(1, 3, 50, 30, generator=generator)
+    with torch.no_grad():
+        mean, std = calc_mean_std(stylizer.encoder.encode(style))
+        expected = torch.cat([stylizer.stylize_tensor(c[None], [type("S", (), {
+            "mean": mean, "std": std})()], StyleOptions(alpha=0.6)) for c in content]).clamp(0, 1)
+    got_mean, got_std = session(out / "style_encoder.onnx").run(None, {"style": style.numpy()})
+    assert np.abs(got_mean - mean.numpy()).max() < 1e-3
+    feeds = {"content": content.numpy(), "alpha": np.array(0.6, np.float32)}
+    stylized = session(out / "stylizer.onnx").run(None, {
+        **feeds, "style_mean": np.repeat(got_mean, batch, 0),
+        "style_std": np.repeat(got_std, batch, 0)})[0]
+    assert stylized.shape == (batch, 3, height, width)
+    assert np.abs(stylized - expected.numpy()).max() < 1e-3
+    single = session(out / "adain.onnx").run(None, {
+        **feeds, "style": np.repeat(style.numpy(), batch, 0)})[0]
+    assert np.abs(single - expected.numpy()).max() < 1e-3
+
+
+def test_fp16_and_int8_graphs_run_with_float32_io(exported):
+    out, _ = exported
+    generator = torch.Generator().manual_seed(3)
+    feeds = {"content": torch.rand(1, 3, 33, 40, generator=generator).numpy(),
+             "style_mean": torch.rand(1, 512, 1, 1, generator=generator).numpy(),
+             "style_std": (torch.rand(1, 512, 1, 1, generator=generator) + 0.5).numpy(),
+             "alpha": np.array(1.0, np.float32)}
+    reference = session(out / "stylizer.onnx").run(None, feeds)[0]
+    for variant, tolerance in (("fp16", 2e-2), ("int8", 0.5)):
+        got = session(out / f"stylizer.{variant}.onnx").run(None, feeds)[0]
+        assert got.dtype == np.float32 and got.shape == reference.shape
+        assert np.abs(got - reference).max() < tolerance
+
+
+def test_wrong_weights_are_refused_and_nothing_is_written(published_weights, tmp_path):
+    with pytest.raises(AdaINError, match="pass it as --decoder"):
+        export_onnx(ExportConfig(vgg=str(published_weights[1]), decoder=str(published_weights[1]),
+                                 out_dir=str(tmp_path / "out")))
+    assert not list(tmp_path.rglob("*.onnx"))
+
+
+def test_a_graph_over_tolerance_fails_and_leaves_no_graph(published_weights, tmp_path):
+    config = ExportConfig(vgg=str(published_weights[0]), decoder=str(published_weights[1]),
+                          out_dir=str(tmp_path / "out"), tolerance=0.0, simplify=False)
+    with pytest.raises(AdaINError, match=r"style_encoder.onnx differs from PyTorch by up to "
+                                         r".*no graphs were written"):
+        export_onnx(config)
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_cli_refuses_incomplete_options(published_weights):
+    assert runner.invoke(app, ["export", "--vgg", str(published_weights[0])]).exit_code == 2
+    result = runner.invoke(app, ["export", "--onnx", "--int8"])
+    assert result.exit_code == 2 and "--calib-dir" in result.output
