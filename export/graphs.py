@@ -35,6 +35,7 @@ class StylizerGraph(nn.Module):
 
     def forward(self, content: Tensor, style_mean: Tensor, style_std: Tensor,
                 alpha: Tensor) -> Tensor:
+        alpha = alpha.clamp(0.0, 1.0)
         feat = self.encoder.encode(content.to(self.dtype)).float()  # (N, 512, ceil(H/8), ceil(W/8))
         target = alpha * adain_with_stats(feat, style_mean, style_std) + (1 - alpha) * feat
         out = self.decoder(target.to(self.dtype)).float()  # (N, 3, 8*ceil(H/8), ...)
@@ -78,6 +79,16 @@ INPUTS = {"style_encoder": ("style",), "stylizer": ("content", "style_mean", "st
           "adain": ("content", "style", "alpha")}
 OUTPUTS = {"style_encoder": ("style_mean", "style_std"), "stylizer": ("stylized",),
            "adain": ("stylized",)}
+IO_DOCS = {
+    "style": "float32 (N, 3, H, W) RGB in [0, 1], H and W at least 9: the style image",
+    "content": "float32 (N, 3, H, W) RGB in [0, 1], H and W at least 9: the content image",
+    "style_mean": "float32 (N or 1, 512, 1, 1): relu4_1 channel means of the style "
+                  "(style_encoder's output)",
+    "style_std": "float32 (N or 1, 512, 1, 1): relu4_1 channel standard deviations, "
+                 "sqrt(unbiased variance + 1e-5)",
+    "alpha": "float32 scalar in [0, 1]: 1 full style, 0 the content reconstructed",
+    "stylized": "float32 (N, 3, H, W) RGB in [0, 1], the content's height and width",
+}
 
 
 def build(name: str, encoder: VGGEncoder, decoder: Decoder,

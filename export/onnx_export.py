@@ -27,7 +27,7 @@ from adain.errors import AdaINError
 from adain.weights import TORCHVISION, load_decoder, load_encoder
 
 from . import graphs
-from .verify import max_difference_vs_graph, max_difference_vs_torch
+from .verify import max_difference_vs_graph, max_difference_vs_torch, relative_difference
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +41,11 @@ class ExportConfig:
     decoder: str = "models/decoder.pth"
     out_dir: str = "models/onnx"
     verify: bool = True
-    tolerance: float = 1e-3  # fp32 graphs against PyTorch, max |difference|
+    # Tolerances on verify.relative_difference: max |difference| for pictures in [0, 1],
+    # relative to their scale for the style statistics.
+    tolerance: float = 1e-3  # fp32 graphs against PyTorch
     half: bool = False
-    half_tolerance: float = 2e-2  # fp16 graphs against the fp32 graphs, on [0, 1] outputs
+    half_tolerance: float = 2e-2  # fp16 (graphs and PyTorch) against fp32
     int8: bool = False
     calib_dir: str | None = None
     simplify: bool = True
@@ -71,32 +73,76 @@ def export_onnx(config: ExportConfig) -> list[ExportedGraph]:
     """Write the graphs (and their fp16/int8 variants) into ``config.out_dir``."""
     encoder = load_encoder(config.vgg)
     decoder = load_decoder(config.decoder)
+    if config.int8:
+        from .quantize import check_calibration_folder
+
+        check_calibration_folder(Path(config.calib_dir))  # before minutes of work
     metadata = _metadata(config, encoder.identity)
     out_dir = Path(config.out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".export-", dir=out_dir))
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".export-", dir=out_dir))
+    except OSError as exc:
+        raise AdaINError(f"cannot write to {out_dir}: {exc.strerror}") from exc
     try:
         results = []
         for name in NAMES:
             module = graphs.build(name, encoder.module, decoder.module)
-            path = _export(module, name, staging / f"{name}.onnx", metadata, config)
-            diff = max_difference_vs_torch(path, module, name, config.verify_sizes) \
-                if config.verify else None
-            _check(path, diff, config.tolerance, "PyTorch")
-            results.append(ExportedGraph(path, diff, "PyTorch"))
+            results.append(_export_verified(module, name, staging / f"{name}.onnx", metadata,
+                                            config, module))
         if config.half:
             results += _export_half(encoder.module, decoder.module, staging, metadata, config)
         if config.int8:
             from .quantize import quantize_graphs
 
             results += quantize_graphs(staging, Path(config.calib_dir), metadata)
-        return _place(results, staging, out_dir)
+        return _place(results, out_dir)
+    except AdaINError as exc:
+        if any(out_dir.glob("*.onnx")):
+            raise AdaINError(f"{exc} (the graphs already in {out_dir} are from an earlier "
+                             "export)") from exc
+        raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _export(module: torch.nn.Module, name: str, path: Path, metadata: dict[str, str],
-            config: ExportConfig) -> Path:
+def _export_verified(module: torch.nn.Module, name: str, path: Path, metadata: dict[str, str],
+                     config: ExportConfig, reference: torch.nn.Module | Path) -> ExportedGraph:
+    """Export, verify against ``reference`` (a module, or an fp32 graph), then slim and
+    verify again; a slimmed graph that fails keeps the unslimmed one, with a warning."""
+    fp16 = path.name.endswith(".fp16.onnx")
+    tolerance = config.half_tolerance if fp16 else config.tolerance
+    label = "PyTorch" if isinstance(reference, torch.nn.Module) else reference.name
+    _export(module, name, path, metadata)
+    diff = _verify(path, name, reference, config)
+    _check(path, diff, tolerance, label)
+    if config.simplify:
+        slimmed = path.with_suffix(".slim.onnx")
+        if _simplify(path, slimmed):
+            slim_diff = _verify(slimmed, name, reference, config)
+            if slim_diff is None or slim_diff <= tolerance:
+                model = onnx.load(str(slimmed))
+                _describe_io(model, name)  # onnxslim drops the inputs' and outputs' docs
+                onnx.save(model, str(path))
+                slimmed.unlink()
+                diff = slim_diff
+            else:
+                log.warning("the slimmed %s differs by %.3g; keeping the exported graph",
+                            path.name, slim_diff)
+                slimmed.unlink()
+    return ExportedGraph(path, diff, label)
+
+
+def _verify(path: Path, name: str, reference: torch.nn.Module | Path,
+            config: ExportConfig) -> float | None:
+    if not config.verify:
+        return None
+    if isinstance(reference, torch.nn.Module):
+        return max_difference_vs_torch(path, reference, name, config.verify_sizes)
+    return max_difference_vs_graph(path, reference, name, config.verify_sizes)
+
+
+def _export(module: torch.nn.Module, name: str, path: Path, metadata: dict[str, str]) -> Path:
     batch = torch.export.Dim("batch", min=1)
     height = torch.export.Dim("height", min=MIN_SIDE)
     width = torch.export.Dim("width", min=MIN_SIDE)
@@ -118,29 +164,29 @@ def _export(module: torch.nn.Module, name: str, path: Path, metadata: dict[str, 
     except Exception as exc:  # the exporter raises many types; all mean "not exported"
         raise AdaINError(f"exporting {name} failed: {exc}") from exc
     model = onnx.load(str(path))
-    _name_output_dims(model, name)
-    opset = next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
-    for key, value in {**metadata, "graph": name, "opset": str(opset)}.items():
-        model.metadata_props.add(key=key, value=value)
-    model.producer_name, model.producer_version = "adain", adain.__version__
+    io = _describe_io(model, name)
+    set_metadata(model, {**metadata, **io, "graph": name, "opset": str(opset_of(model))})
     onnx.checker.check_model(model, full_check=True)
     onnx.save(model, str(path))
-    if config.simplify:
-        _simplify(path)
     return path
 
 
-def _name_output_dims(model: onnx.ModelProto, name: str) -> None:
-    """The exporter names output sizes by formulas; ``stylized`` is (batch, 3, height, width)."""
-    for output in model.graph.output:
-        dims = output.type.tensor_type.shape.dim
-        dims[0].dim_param = "batch"
-        if output.name == "stylized":
-            dims[2].dim_param, dims[3].dim_param = "height", "width"
+def _describe_io(model: onnx.ModelProto, name: str) -> dict[str, str]:
+    """Name the output sizes (the exporter writes formulas) and document every input and
+    output in the graph itself, for runtimes that never see this code."""
+    for value in (*model.graph.input, *model.graph.output):
+        value.doc_string = graphs.IO_DOCS[value.name]
+        if value.name in graphs.OUTPUTS[name]:
+            dims = value.type.tensor_type.shape.dim
+            dims[0].dim_param = "batch"
+            if value.name == "stylized":
+                dims[2].dim_param, dims[3].dim_param = "height", "width"
+    return {"inputs": ", ".join(graphs.INPUTS[name]), "outputs": ", ".join(graphs.OUTPUTS[name]),
+            "min_side": str(MIN_SIDE), "alpha_range": "[0, 1] (clamped)"}
 
 
-def _simplify(path: Path) -> None:
-    """onnxslim where it helps; a failure keeps the exported graph, with a warning."""
+def _simplify(path: Path, target: Path) -> bool:
+    """onnxslim ``path`` into ``target``; False (with a warning) if it fails."""
     try:
         import onnxslim
 
@@ -149,23 +195,52 @@ def _simplify(path: Path) -> None:
     except Exception as exc:  # onnxslim raises many types; the export stands without it
         log.warning("graph simplification of %s failed (%s); keeping the exported graph",
                     path.name, exc)
-        return
-    onnx.save(slimmed, str(path))
+        return False
+    onnx.save(slimmed, str(target))
+    return True
 
 
 def _export_half(encoder, decoder, staging: Path, metadata: dict[str, str],
                  config: ExportConfig) -> list[ExportedGraph]:
+    """fp16 graphs, verified against the fp32 graphs. onnxruntime's CPU provider may run
+    them in fp32 internally, so the fp16 modules also run in PyTorch (real fp16
+    arithmetic) and must stay finite and within the tolerance of fp32."""
     results = []
     encoder16, decoder16 = copy.deepcopy(encoder).half(), copy.deepcopy(decoder).half()
-    meta16 = {**metadata, "precision": "float16 inside, float32 inputs and outputs"}
+    meta16 = {**metadata, "precision": "float16 convolutions; float32 inputs, outputs, "
+                                       "statistics and AdaIN"}
     for name in NAMES:
         module = graphs.build(name, encoder16, decoder16, torch.float16)
-        path = _export(module, name, staging / f"{name}.fp16.onnx", meta16, config)
-        diff = max_difference_vs_graph(path, staging / f"{name}.onnx", name,
-                                       config.verify_sizes) if config.verify else None
-        _check(path, diff, config.half_tolerance, f"{name}.onnx")
-        results.append(ExportedGraph(path, diff, f"{name}.onnx"))
+        if config.verify:
+            _check_fp16_arithmetic(module, graphs.build(name, encoder, decoder), name, config)
+        results.append(_export_verified(module, name, staging / f"{name}.fp16.onnx", meta16,
+                                        config, staging / f"{name}.onnx"))
     return results
+
+
+def _check_fp16_arithmetic(module16: torch.nn.Module, module32: torch.nn.Module, name: str,
+                           config: ExportConfig) -> None:
+    height, width = config.verify_sizes[0]
+    inputs = tuple(graphs.example_inputs(name, height, width, batch=2, seed=1).values())
+    with torch.no_grad():
+        got, want = module16(*inputs), module32(*inputs)
+    got = got if isinstance(got, tuple) else (got,)
+    want = want if isinstance(want, tuple) else (want,)
+    diff = max(float(relative_difference(g.numpy(), w.numpy())) for g, w in zip(got, want,
+                                                                               strict=True))
+    _check(Path(f"{name} (fp16 in PyTorch)"), diff, config.half_tolerance, "fp32")
+
+
+def opset_of(model: onnx.ModelProto) -> int:
+    return next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
+
+
+def set_metadata(model: onnx.ModelProto, metadata: dict[str, str]) -> None:
+    """Replace the graph's metadata; adain is the producer."""
+    del model.metadata_props[:]
+    for key, value in metadata.items():
+        model.metadata_props.add(key=key, value=value)
+    model.producer_name, model.producer_version = "adain", adain.__version__
 
 
 def _check(path: Path, diff: float | None, tolerance: float, reference: str) -> None:
@@ -177,12 +252,20 @@ def _check(path: Path, diff: float | None, tolerance: float, reference: str) -> 
                          f"tolerance {tolerance:g}; no graphs were written")
 
 
-def _place(results: list[ExportedGraph], staging: Path, out_dir: Path) -> list[ExportedGraph]:
+def _place(results: list[ExportedGraph], out_dir: Path) -> list[ExportedGraph]:
+    """Move the verified graphs into ``out_dir``; remove variants this export did not make
+    (they would come from other weights)."""
     placed = []
     for result in results:
         target = out_dir / result.path.name
         result.path.replace(target)
         placed.append(ExportedGraph(target, result.max_diff, result.reference, result.note))
+    made = {p.path.name for p in placed}
+    for name in NAMES:
+        for variant in (".fp16", ".int8"):
+            stale = out_dir / f"{name}{variant}.onnx"
+            if stale.name not in made and stale.exists():
+                stale.unlink()
     return placed
 
 

@@ -38,9 +38,9 @@ def session(path):
 def test_all_graphs_are_written_and_reported(exported):
     out, output = exported
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["adain.fp16.onnx", "adain.int8.onnx", "adain.onnx",
-                     "style_encoder.fp16.onnx", "style_encoder.onnx", "stylizer.fp16.onnx",
-                     "stylizer.int8.onnx", "stylizer.onnx"]
+    assert names == ["adain.fp16.onnx", "adain.onnx", "style_encoder.fp16.onnx",
+                     "style_encoder.onnx", "stylizer.fp16.onnx", "stylizer.int8.onnx",
+                     "stylizer.onnx"]
     assert "max |diff| vs PyTorch" in output and "PSNR" in output and "next:" in output
 
 
@@ -70,8 +70,13 @@ def test_metadata(exported, published_weights):
     assert meta["producer"].startswith("adain ") and int(meta["opset"]) >= 17
     assert meta["vgg_sha256"] == hashlib.sha256(published_weights[0].read_bytes()).hexdigest()
     assert meta["decoder_sha256"] == hashlib.sha256(published_weights[1].read_bytes()).hexdigest()
-    int8 = {p.key: p.value for p in onnx.load(str(out / "stylizer.int8.onnx")).metadata_props}
+    assert meta["inputs"] == "content, style_mean, style_std, alpha" and meta["min_side"] == "9"
+    model = onnx.load(str(out / "stylizer.onnx"))
+    assert all(v.doc_string for v in (*model.graph.input, *model.graph.output))
+    int8_model = onnx.load(str(out / "stylizer.int8.onnx"))
+    int8 = {p.key: p.value for p in int8_model.metadata_props}
     assert int8["precision"].startswith("int8") and int8["encoder"] == "vgg_normalised"
+    assert int8["graph"] == "stylizer" and int8_model.producer_name == "adain"
 
 
 @pytest.mark.parametrize(("height", "width", "batch"), [(45, 71, 1), (23, 41, 3)])
@@ -126,6 +131,27 @@ def test_a_graph_over_tolerance_fails_and_leaves_no_graph(published_weights, tmp
                                          r".*no graphs were written"):
         export_onnx(config)
     assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_a_failed_export_into_a_folder_with_graphs_says_they_are_old(exported,
+                                                                      published_weights):
+    out, _ = exported
+    before = sorted(p.name for p in out.iterdir())
+    config = ExportConfig(vgg=str(published_weights[0]), decoder=str(published_weights[1]),
+                          out_dir=str(out), tolerance=0.0, simplify=False)
+    with pytest.raises(AdaINError, match="the graphs already in .* are from an earlier export"):
+        export_onnx(config)
+    assert sorted(p.name for p in out.iterdir()) == before
+
+
+def test_too_few_calibration_images_are_refused_before_work(published_weights, tmp_path):
+    (tmp_path / "calib").mkdir()
+    write_image(tmp_path / "calib" / "a.png", (32, 32))
+    with pytest.raises(AdaINError, match="at least 4 images"):
+        export_onnx(ExportConfig(vgg=str(published_weights[0]),
+                                 decoder=str(published_weights[1]), out_dir=str(tmp_path / "o"),
+                                 int8=True, calib_dir=str(tmp_path / "calib")))
+    assert not (tmp_path / "o").exists()
 
 
 def test_cli_refuses_incomplete_options(published_weights):
