@@ -39,3 +39,23 @@ def write_image(path: Path, size: tuple[int, int], seed: int = 0, mode: str = "R
     small = rng.uniform(0, 255, (max(h // 8, 2), max(w // 8, 2), 3)).astype(np.uint8)
     Image.fromarray(small).resize((w, h), Image.BILINEAR).convert(mode).save(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def exported(published_weights, tmp_path_factory):
+    """All graphs, fp32, fp16 and int8, exported once through the real CLI: (folder, output)."""
+    from typer.testing import CliRunner
+
+    from adain.cli import app
+
+    root = tmp_path_factory.mktemp("onnx")
+    calib = root / "calib"
+    calib.mkdir()
+    for i in range(4):
+        write_image(calib / f"c{i}.png", (40 + 8 * i, 36), seed=i)
+    result = CliRunner().invoke(app, [
+        "export", "--onnx", "--vgg", str(published_weights[0]), "--decoder",
+        str(published_weights[1]), "-o", str(root / "out"), "--half", "--int8", "--calib-dir",
+        str(calib)])
+    assert result.exit_code == 0, result.output
+    return root / "out", result.output

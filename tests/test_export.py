@@ -16,21 +16,6 @@ from export import ExportConfig, export_onnx
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module")
-def exported(published_weights, tmp_path_factory):
-    """All graphs, fp32, fp16 and int8, exported once through the real CLI."""
-    root = tmp_path_factory.mktemp("onnx")
-    calib = root / "calib"
-    calib.mkdir()
-    for i in range(4):
-        write_image(calib / f"c{i}.png", (40 + 8 * i, 36), seed=i)
-    result = runner.invoke(app, ["export", "--onnx", "--vgg", str(published_weights[0]),
-                                 "--decoder", str(published_weights[1]), "-o", str(root / "out"),
-                                 "--half", "--int8", "--calib-dir", str(calib)])
-    assert result.exit_code == 0, result.output
-    return root / "out", result.output
-
-
 def session(path):
     return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
 

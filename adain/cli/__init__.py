@@ -12,6 +12,7 @@ from .. import __version__
 from .common import err_console
 from .export import EXAMPLES as EXPORT_EXAMPLES
 from .export import export
+from .realtime import video, webcam
 from .stylize import EXAMPLES as STYLIZE_EXAMPLES
 from .stylize import stylize
 from .train import EXAMPLES as TRAIN_EXAMPLES
@@ -30,6 +31,8 @@ app = typer.Typer(
 app.command(no_args_is_help=True, epilog=STYLIZE_EXAMPLES)(stylize)
 app.command(no_args_is_help=True, epilog=TRAIN_EXAMPLES)(train)
 app.command(no_args_is_help=True, epilog=EXPORT_EXAMPLES)(export)
+app.command(no_args_is_help=True)(webcam)
+app.command(no_args_is_help=True)(video)
 app.add_typer(weights_app, name="weights")
 
 

@@ -1,0 +1,156 @@
+"""``adain webcam`` and ``adain video``: ONNX graphs on live and recorded video.
+
+These commands import only realtime/ (onnxruntime, OpenCV, numpy): never torch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from .common import console, err_console, fail
+
+KEY_HELP = ("Keys: q/Esc quit, space pause, n/p next/previous style, +/- alpha, "
+            "c colour preservation, s snapshot, r record.")
+
+
+class Provider(str, enum.Enum):
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+    tensorrt = "tensorrt"
+
+
+class Precision(str, enum.Enum):
+    fp32 = "fp32"
+    fp16 = "fp16"
+    int8 = "int8"
+
+
+VARIANTS = {Precision.fp32: "", Precision.fp16: ".fp16", Precision.int8: ".int8"}
+
+OnnxDir = Annotated[Path, typer.Option("--onnx", file_okay=False,
+                                       help="Folder with the graphs of adain export --onnx.")]
+Size = Annotated[int | None, typer.Option(
+    min=9, help="Inference size: the longer side, in pixels (default: the frame's own).")]
+AlphaOpt = Annotated[float, typer.Option(min=0.0, max=1.0, help="Style strength.")]
+Color = Annotated[bool, typer.Option("--preserve-color", help="Keep the frames' colours.")]
+Stable = Annotated[bool, typer.Option(
+    "--stabilize", help="Less flicker: blend with the previous output along the motion.")]
+ProviderOpt = Annotated[Provider, typer.Option(
+    help="onnxruntime provider; auto takes the fastest that loads.")]
+PrecisionOpt = Annotated[Precision, typer.Option(
+    help="Which stylizer graph: fp32, fp16 (GPUs, --half export) or int8 (CPUs).")]
+
+
+@contextlib.contextmanager
+def realtime_errors() -> Iterator[None]:
+    from realtime.engine import RealtimeError
+
+    try:
+        yield
+    except RealtimeError as exc:
+        raise fail(str(exc)) from None
+
+
+def webcam(
+    style: Annotated[list[Path], typer.Option("--style", "-s", exists=True, dir_okay=False,
+                                              help="Style image; repeat to switch with n/p.")],
+    source: Annotated[str, typer.Option(
+        help="Camera index, video file, stream URL or folder of images.")] = "0",
+    onnx_dir: OnnxDir = Path("models/onnx"),
+    size: Size = 512,
+    alpha: AlphaOpt = 1.0,
+    preserve_color: Color = False,
+    stabilize: Stable = False,
+    side_by_side: Annotated[bool, typer.Option("--side-by-side",
+                                               help="Show the camera next to the result.")
+                            ] = False,
+    record: Annotated[Path | None, typer.Option(help="Record the shown frames to this MP4.")
+                      ] = None,
+    headless: Annotated[bool, typer.Option("--headless", help="No window (servers, tests).")
+                        ] = False,
+    max_frames: Annotated[int | None, typer.Option(min=1, help="Stop after N frames.")] = None,
+    provider: ProviderOpt = Provider.auto,
+    precision: PrecisionOpt = Precision.fp32,
+    virtual_cam: Annotated[bool, typer.Option(
+        "--virtual-cam", help="Also send the result to a virtual camera (pyvirtualcam).")
+    ] = False,
+) -> None:
+    """Stylise a camera (or any video source) live, in a window."""
+    with realtime_errors():
+        from realtime.live import LiveConfig, run_live
+
+        stats = run_live(LiveConfig(
+            source=source, styles=tuple(str(s) for s in style), onnx_dir=onnx_dir, size=size,
+            alpha=alpha, preserve_color=preserve_color, stabilize=stabilize,
+            side_by_side=side_by_side, record=record, headless=headless, max_frames=max_frames,
+            provider=provider.value, variant=VARIANTS[precision], virtual_cam=virtual_cam))
+    console.print(f"{stats.frames} frames on {stats.provider}: {stats.fps:.1f} fps, "
+                  f"latency {stats.latency_ms:.0f} ms, {stats.dropped} stale frames dropped"
+                  + "".join(f"; recorded {escape(str(p))}" for p in stats.recordings),
+                  soft_wrap=True)
+
+
+webcam.__doc__ = f"Stylise a camera (or any video source) live, in a window. {KEY_HELP}"
+
+
+def video(
+    inputs: Annotated[list[str], typer.Argument(help="Video files.", show_default=False)],
+    style: Annotated[Path, typer.Option("--style", "-s", exists=True, dir_okay=False,
+                                        help="Style image.")],
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Output .mp4 for one input, else a folder "
+                               "\\[default: {input}_stylized_{style}.mp4 beside the input].")
+    ] = None,
+    onnx_dir: OnnxDir = Path("models/onnx"),
+    size: Size = None,
+    alpha: AlphaOpt = 1.0,
+    preserve_color: Color = False,
+    stabilize: Stable = False,
+    provider: ProviderOpt = Provider.auto,
+    precision: PrecisionOpt = Precision.fp32,
+) -> None:
+    """Stylise video files: every frame, same frame rate, audio kept, H.264 MP4."""
+    with realtime_errors():
+        from realtime.engine import Engine, RealtimeError
+        from realtime.stylize import FrameStylizer
+        from realtime.video import output_path, stylize_video
+
+        targets = [output_path(path, output, str(style), len(inputs)) for path in inputs]
+        engine = Engine(onnx_dir, provider.value, VARIANTS[precision])
+        failed = 0
+        for path, target in zip(inputs, targets, strict=True):
+            stylizer = FrameStylizer(engine, engine.style(str(style)), size, alpha,
+                                     preserve_color, stabilize)
+            columns = (TextColumn(escape(Path(path).name)), BarColumn(), MofNCompleteColumn(),
+                       TimeRemainingColumn())
+            with Progress(*columns, console=err_console, transient=True) as bar:
+                task = bar.add_task("video", total=None)
+
+                def advance(done: int, total: int | None, task=task) -> None:
+                    bar.update(task, completed=done, total=total)
+
+                try:
+                    result = stylize_video(path, target, stylizer, advance)
+                except RealtimeError as exc:
+                    err_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+                    failed += 1
+                    continue
+            fps = result.frames / max(result.seconds, 1e-9)
+            note = "  [yellow]interrupted: a playable partial file[/]" if result.interrupted \
+                else ""
+            console.print(f"wrote {escape(str(result.output))}: {result.frames} frames, "
+                          f"{'with' if result.audio else 'no'} audio, {fps:.1f} fps on "
+                          f"{engine.provider}{note}", soft_wrap=True)
+            if result.interrupted:
+                raise typer.Exit(130)
+        if failed:
+            raise typer.Exit(1)

@@ -1,0 +1,122 @@
+"""The graphs in onnxruntime: provider choice, style statistics, one call per frame."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from . import frames
+
+log = logging.getLogger(__name__)
+
+PROVIDERS = {"tensorrt": "TensorrtExecutionProvider", "cuda": "CUDAExecutionProvider",
+             "cpu": "CPUExecutionProvider"}
+AUTO_ORDER = ("tensorrt", "cuda", "cpu")
+
+
+class RealtimeError(Exception):
+    """An expected failure (missing graphs, bad source, no such provider): one line."""
+
+
+@dataclass(frozen=True)
+class StyleStats:
+    mean: np.ndarray  # (1, 512, 1, 1)
+    std: np.ndarray
+
+
+def graph_paths(onnx_dir: Path, variant: str = "") -> tuple[Path, Path]:
+    """(style_encoder, stylizer) in ``onnx_dir``, or a one-line error naming the fix."""
+    paths = (onnx_dir / "style_encoder.onnx", onnx_dir / f"stylizer{variant}.onnx")
+    missing = [p.name for p in paths if not p.is_file()]
+    if missing:
+        extra = " --int8 --calib-dir PHOTOS" if variant == ".int8" else \
+            " --half" if variant == ".fp16" else ""
+        raise RealtimeError(f"{', '.join(missing)} not found in {onnx_dir}; make them with: "
+                            f"adain export --onnx -o {onnx_dir}{extra}")
+    return paths
+
+
+class Engine:
+    """style_encoder once per style (cached), stylizer once per frame."""
+
+    def __init__(self, onnx_dir: Path, provider: str = "auto", variant: str = "",
+                 threads: int = 0) -> None:
+        encoder_path, stylizer_path = graph_paths(onnx_dir, variant)
+        self.provider = choose_provider(stylizer_path, provider, threads)
+        self.stylizer = _session(stylizer_path, self.provider, threads)
+        self.encoder = _session(encoder_path, self.provider, threads)
+        self._styles: dict[str, StyleStats] = {}
+
+    def style(self, path: str) -> StyleStats:
+        if path not in self._styles:
+            try:
+                image = frames.image_to_input(path)
+            except ValueError as exc:
+                raise RealtimeError(str(exc)) from exc
+            mean, std = self.encoder.run(None, {"style": image})
+            self._styles[path] = StyleStats(mean, std)
+        return self._styles[path]
+
+    def __call__(self, content: np.ndarray, style: StyleStats, alpha: float) -> np.ndarray:
+        return self.stylizer.run(None, {"content": content, "style_mean": style.mean,
+                                        "style_std": style.std,
+                                        "alpha": np.array(alpha, dtype=np.float32)})[0]
+
+
+def choose_provider(graph: Path, wanted: str, threads: int = 0) -> str:
+    """The provider that really runs ``graph``: ``auto`` tries TensorRT, CUDA, then the CPU.
+
+    Providers that fail to load are skipped quietly (onnxruntime's own error logs are
+    silenced while probing); asking for one that does not load is an error.
+    """
+    available = set(ort.get_available_providers())
+    names = AUTO_ORDER if wanted == "auto" else (wanted,)
+    if wanted != "auto" and wanted not in PROVIDERS:
+        raise RealtimeError(f"unknown provider {wanted!r}; use auto, cpu, cuda or tensorrt")
+    if any(n != "cpu" for n in names) and hasattr(ort, "preload_dlls"):
+        _quietly(ort.preload_dlls)  # CUDA libraries from pip packages (e.g. torch's)
+    for name in names:
+        if PROVIDERS[name] not in available:
+            continue
+        if name == "cpu" or _quietly(_loads, graph, PROVIDERS[name], threads):
+            return name
+    if wanted == "auto":
+        return "cpu"
+    raise RealtimeError(f"the {wanted} provider does not load here (onnxruntime has "
+                        f"{', '.join(sorted(available))}); use --provider auto or cpu")
+
+
+def _loads(graph: Path, provider: str, threads: int) -> bool:
+    try:
+        return _session(graph, [provider], threads).get_providers()[0] == provider
+    except Exception:  # any failure to start a provider means "not this one"
+        return False
+
+
+def _quietly(fn, *args):
+    """Run ``fn`` with onnxruntime's default logger at FATAL and its Python-side "EP Error"
+    prints swallowed: a provider that does not load is no news on a CPU-only machine."""
+    ort.set_default_logger_severity(4)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            return fn(*args)
+    except Exception:  # preload_dlls on a machine without CUDA libraries, for instance
+        return False
+    finally:
+        ort.set_default_logger_severity(2)
+
+
+def _session(path: Path, provider: str | list[str], threads: int) -> ort.InferenceSession:
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.log_severity_level = 3
+    providers = [PROVIDERS[provider]] if isinstance(provider, str) else provider
+    if providers[-1] != PROVIDERS["cpu"]:
+        providers = [*providers, PROVIDERS["cpu"]]
+    return ort.InferenceSession(str(path), options, providers=providers)

@@ -1,0 +1,73 @@
+"""``adain video``: stylise video files, every frame, keeping the frame rate and audio."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .engine import RealtimeError
+from .pipeline import Pipeline
+from .sources import open_source
+from .stylize import FrameStylizer
+from .writer import VideoWriter, has_audio
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class VideoResult:
+    output: Path
+    frames: int
+    seconds: float
+    audio: bool
+    interrupted: bool = False
+
+
+def stylize_video(path: str, output: Path, stylizer: FrameStylizer,
+                  on_frame: Callable[[int, int | None], None] | None = None) -> VideoResult:
+    """Every frame of ``path`` stylised into ``output`` (H.264 MP4, the source's audio).
+
+    The output has the input's frame rate and frame count, and its resolution (or, with
+    a ``size``, that of the resized frames). Ctrl-C finishes a playable partial file.
+    """
+    source = open_source(path)
+    if source.live:
+        raise RealtimeError(f"{path} is a live source; use adain webcam --source")
+    audio = has_audio(path)
+    writer = None
+    started, interrupted = time.perf_counter(), False
+    try:
+        for item in Pipeline(source, stylizer):
+            if writer is None:
+                height, width = item.output.shape[:2]
+                writer = VideoWriter(output, width, height, source.fps,
+                                     audio_from=path if audio else None)
+            writer.write(item.output)
+            if on_frame:
+                on_frame(writer.frames, source.frame_count)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        source.release()
+        if writer is not None:
+            writer.close()
+    if writer is None:
+        raise RealtimeError(f"{path}: no frame could be decoded")
+    return VideoResult(output, writer.frames, time.perf_counter() - started, audio, interrupted)
+
+
+def output_path(path: str, output: Path | None, style: str, count: int) -> Path:
+    """``-o`` as a file for one input, else a folder; default ``{input}_stylized_{style}.mp4``."""
+    name = f"{Path(path).stem}_stylized_{Path(style).stem}.mp4"
+    if output is None:
+        return Path(path).with_name(name)
+    if count == 1 and output.suffix.lower() == ".mp4":
+        return output
+    if output.suffix:
+        raise RealtimeError(f"{count} videos to write but -o {output} names one file; give a "
+                            "folder")
+    return output / name
+

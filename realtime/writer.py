@@ -1,0 +1,67 @@
+"""H.264 MP4 files that play in browsers, with the source's audio, through ffmpeg.
+
+The ffmpeg binary comes with the imageio-ffmpeg package. Frames go to its stdin as raw
+BGR; closing stdin (also on Ctrl-C) lets ffmpeg finish the file, so it always plays.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+
+from .engine import RealtimeError
+
+
+def ffmpeg() -> str:
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def has_audio(path: str) -> bool:
+    probe = subprocess.run([ffmpeg(), "-hide_banner", "-i", path], capture_output=True,
+                           text=True)
+    return " Audio:" in probe.stderr
+
+
+class VideoWriter:
+    def __init__(self, path: Path, width: int, height: int, fps: float,
+                 audio_from: str | None = None) -> None:
+        self.path, self.frames = path, 0
+        width, height = width - width % 2, height - height % 2  # yuv420p needs even sizes
+        self.size = (width, height)
+        command = [ffmpeg(), "-hide_banner", "-loglevel", "error", "-y",
+                   "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{width}x{height}",
+                   "-r", f"{fps:.6g}", "-i", "-"]
+        if audio_from:
+            command += ["-i", audio_from, "-map", "0:v:0", "-map", "1:a:0", "-c:a", "aac",
+                        "-b:a", "160k"]
+        command += ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "veryfast",
+                    "-crf", "18", "-movflags", "+faststart", str(path)]
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.process = subprocess.Popen(command, stdin=subprocess.PIPE,
+                                            stderr=subprocess.PIPE)
+        except OSError as exc:
+            raise RealtimeError(f"cannot start ffmpeg to write {path}: {exc}") from exc
+
+    def write(self, frame: np.ndarray) -> None:
+        if frame.shape[1::-1] != self.size:
+            frame = np.ascontiguousarray(frame[: self.size[1], : self.size[0]])
+        try:
+            self.process.stdin.write(frame.tobytes())
+        except BrokenPipeError as exc:
+            raise RealtimeError(f"ffmpeg stopped writing {self.path}: "
+                                f"{self.process.stderr.read().decode()[-300:]}") from exc
+        self.frames += 1
+
+    def close(self) -> None:
+        """Finish the file (safe to call twice)."""
+        if self.process.stdin and not self.process.stdin.closed:
+            self.process.stdin.close()
+        if self.process.wait() != 0:
+            message = self.process.stderr.read().decode().strip().splitlines()
+            raise RealtimeError(f"ffmpeg failed on {self.path}: "
+                                f"{message[-1] if message else 'unknown error'}")

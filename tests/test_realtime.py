@@ -1,0 +1,211 @@
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from adain.cli import app
+from realtime import frames
+from realtime.engine import Engine, RealtimeError, choose_provider
+from realtime.pipeline import Pipeline
+from realtime.sources import Source, open_source
+from realtime.stabilize import Stabilizer, warping_error
+from realtime.stylize import FrameStylizer
+from realtime.video import stylize_video
+from realtime.writer import ffmpeg
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory) -> Path:
+    """1.5 s of a moving test pattern at 10 fps, 64x48, with a sine-tone audio track."""
+    path = tmp_path_factory.mktemp("clip") / "clip.mp4"
+    subprocess.run([ffmpeg(), "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i",
+                    "testsrc=size=64x48:rate=10:duration=1.5", "-f", "lavfi", "-i",
+                    "sine=frequency=440:duration=1.5", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+                    "-c:a", "aac", "-shortest", str(path)], check=True)
+    return path
+
+
+def probe(path: Path) -> dict:
+    """Frame count (decoded), fps, size, codec and audio of a video file."""
+    capture = cv2.VideoCapture(str(path))
+    count = 0
+    while capture.read()[0]:
+        count += 1
+    info = subprocess.run([ffmpeg(), "-hide_banner", "-i", str(path)], capture_output=True,
+                          text=True).stderr
+    return {"frames": count, "fps": capture.get(cv2.CAP_PROP_FPS),
+            "size": (int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
+                     int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))),
+            "h264": "Video: h264" in info, "audio": " Audio:" in info}
+
+
+def test_realtime_never_imports_torch():
+    code = ("import sys, realtime.live, realtime.video, realtime.engine, realtime.stabilize; "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parents[1], timeout=120)
+    assert out.stdout.strip() == "False", out.stderr
+
+
+def test_colour_conversion_happens_once_and_exactly():
+    blue = np.zeros((10, 12, 3), np.uint8)
+    blue[..., 0] = 255  # BGR: pure blue
+    model_input = frames.frame_to_input(blue, (10, 12))
+    assert model_input.shape == (1, 3, 10, 12) and model_input.dtype == np.float32
+    assert model_input[0, 2].min() == 1.0 and model_input[0, :2].max() == 0.0  # RGB order
+    out = frames.output_to_frame(np.stack([model_input[0] * 1.5 - 0.2])[:, :, :, :])
+    assert out.dtype == np.uint8 and out[..., 0].min() == 255 and out[..., 1:].max() == 0
+
+
+def test_inference_size_keeps_aspect():
+    assert frames.inference_size(720, 1280, 512) == (288, 512)
+    assert frames.inference_size(720, 1280, None) == (720, 1280)
+
+
+def test_auto_provider_is_quiet_on_a_cpu_machine(exported, capfd):
+    out, _ = exported
+    assert choose_provider(out / "stylizer.onnx", "auto") == "cpu"
+    captured = capfd.readouterr()
+    assert "EP Error" not in captured.out + captured.err
+    assert "Failed to load" not in captured.out + captured.err
+
+
+def test_a_provider_that_does_not_load_is_refused(exported):
+    out, _ = exported
+    for provider in ("cuda", "tensorrt", "metal"):
+        with pytest.raises(RealtimeError, match="provider"):
+            choose_provider(out / "stylizer.onnx", provider)
+
+
+def test_video_keeps_frames_rate_size_and_audio(exported, clip, media, tmp_path):
+    out, _ = exported
+    result = runner.invoke(app, ["video", str(clip), "-s", str(media / "style" / "udnie.jpg"),
+                                 "--onnx", str(out), "-o", str(tmp_path / "o.mp4")])
+    assert result.exit_code == 0, result.output
+    info = probe(tmp_path / "o.mp4")
+    assert info == {"frames": 15, "fps": 10.0, "size": (64, 48), "h264": True, "audio": True}
+    assert "with audio" in result.output
+
+
+def test_video_without_audio_and_with_a_size(exported, media, tmp_path):
+    out, _ = exported
+    source = media / "video" / "tree.avi"  # its header claims 444 frames; 68 decode
+    result = runner.invoke(app, ["video", str(source), "-s", str(media / "style" / "udnie.jpg"),
+                                 "--onnx", str(out), "-o", str(tmp_path), "--size", "80",
+                                 "--stabilize", "--preserve-color", "--precision", "int8"])
+    assert result.exit_code == 0, result.output
+    info = probe(tmp_path / "tree_stylized_udnie.mp4")
+    assert info["frames"] == 68 and info["size"] == (80, 60) and not info["audio"]
+    assert info["fps"] == pytest.approx(15.0, abs=0.01) and info["h264"]
+
+
+def test_interrupted_video_is_a_playable_partial_file(exported, clip, media, tmp_path):
+    out, _ = exported
+    engine = Engine(out)
+    stylizer = FrameStylizer(engine, engine.style(str(media / "style" / "udnie.jpg")), None)
+    calls = []
+
+    def stop_after_five(frame):
+        calls.append(1)
+        if len(calls) > 5:
+            raise KeyboardInterrupt
+        return stylizer(frame)
+
+    result = stylize_video(str(clip), tmp_path / "part.mp4", stop_after_five)
+    assert result.interrupted and result.frames == 5
+    assert probe(tmp_path / "part.mp4")["frames"] == 5
+
+
+def test_headless_webcam_loop_on_a_video_file_records(exported, clip, media, tmp_path):
+    out, _ = exported
+    result = runner.invoke(app, [
+        "webcam", "-s", str(media / "style" / "udnie.jpg"), "-s",
+        str(media / "style" / "mondrian.jpg"), "--source", str(clip), "--onnx", str(out),
+        "--headless", "--max-frames", "7", "--size", "48", "--record", str(tmp_path / "r.mp4")])
+    assert result.exit_code == 0, result.output
+    assert "7 frames on cpu" in result.output
+    info = probe(tmp_path / "r.mp4")
+    assert info["frames"] == 7 and info["size"] == (64, 48)  # the display keeps the source size
+
+
+@pytest.mark.parametrize(("source", "message"), [
+    ("7", "cannot open camera 7"), ("missing.mp4", "no such file"),
+    ("notes.txt", "cannot open"), ("empty_dir", "holds no images")])
+def test_bad_sources_fail_fast_with_one_line(exported, media, tmp_path, monkeypatch, source,
+                                             message):
+    out, _ = exported
+    monkeypatch.chdir(tmp_path)
+    Path("notes.txt").write_text("not a video")
+    Path("empty_dir").mkdir()
+    started = time.monotonic()
+    result = runner.invoke(app, ["webcam", "-s", str(media / "style" / "udnie.jpg"),
+                                 "--source", source, "--onnx", str(out), "--headless"])
+    assert result.exit_code == 1 and message in result.output
+    assert "Traceback" not in result.output and time.monotonic() - started < 30
+
+
+def test_missing_graphs_say_which_export_makes_them(media, tmp_path):
+    result = runner.invoke(app, ["video", str(media / "video" / "tree.avi"), "-s",
+                                 str(media / "style" / "udnie.jpg"), "--onnx", str(tmp_path),
+                                 "--precision", "int8"])
+    assert result.exit_code == 1
+    assert f"adain export --onnx -o {tmp_path} --int8 --calib-dir" in result.output
+
+
+class FakeSource(Source):
+    def __init__(self, count: int, live: bool, delay: float = 0.0) -> None:
+        super().__init__("fake", live, 30.0, count)
+        self.count, self.delay = count, delay
+
+    def frames(self):
+        for i in range(self.count):
+            time.sleep(self.delay)
+            yield np.full((4, 4, 3), i, np.uint8)
+
+
+def test_files_lose_no_frame_and_live_sources_keep_the_newest():
+    def slow(frame):
+        time.sleep(0.01)
+        return frame
+
+    indices = [item.index for item in Pipeline(FakeSource(40, live=False), slow)]
+    assert indices == list(range(40))
+    pipeline = Pipeline(FakeSource(60, live=True, delay=0.001), slow)
+    live = [item.index for item in pipeline]
+    assert pipeline.dropped > 0 and live == sorted(live) and live[-1] == 59
+
+
+def test_an_error_in_the_model_reaches_the_caller():
+    def broken(frame):
+        raise RealtimeError("model failed")
+
+    with pytest.raises(RealtimeError, match="model failed"):
+        list(Pipeline(FakeSource(5, live=False), broken))
+
+
+def test_stabilizer_reduces_flicker_on_a_static_scene():
+    rng = np.random.default_rng(0)
+    scene = cv2.GaussianBlur(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8), (5, 5), 0)
+    stylized = [np.clip(scene.astype(int) + rng.integers(-30, 30, scene.shape), 0, 255)
+                .astype(np.uint8) for _ in range(6)]
+    stabilizer = Stabilizer()
+    steady = [stabilizer(scene, frame) for frame in stylized]
+    raw = np.mean([warping_error(b, a, scene, scene) for a, b in zip(stylized, stylized[1:],
+                                                                      strict=False)])
+    smooth = np.mean([warping_error(b, a, scene, scene) for a, b in zip(steady, steady[1:],
+                                                                         strict=False)])
+    assert smooth < 0.5 * raw
+    assert warping_error(scene, scene, scene, scene) == 0.0
+
+
+def test_open_source_reports_file_facts(media):
+    source = open_source(str(media / "video" / "cockatoo.mp4"))
+    assert not source.live and source.fps == 20.0 and source.frame_count == 280
+    source.release()
