@@ -80,7 +80,7 @@ class Pipeline:
                 self.inputs.put(item)
             elif not _put(self.inputs, item, self.stop):
                 break
-        _put(self.inputs, _END, self.stop, force=True)
+        _put(self.inputs, _END, self.stop, force=self.stop.is_set())
 
     def _infer(self) -> None:
         while not self.stop.is_set():
@@ -91,17 +91,19 @@ class Pipeline:
             result = Processed(frame, self.process(frame), captured_at, index)
             if not _put(self.outputs, result, self.stop):
                 return
-        _put(self.outputs, _END, self.stop, force=True)
+        # At the end every frame waits its turn; only a stop may discard what is queued.
+        _put(self.outputs, _END, self.stop, force=self.stop.is_set())
 
 
 def _put(q: queue.Queue, item, stop: threading.Event, force: bool = False) -> bool:
-    """Put, waiting while the queue is full, unless asked to stop (then False)."""
+    """Put, waiting while the queue is full. On a stop, give up (False), or with ``force``
+    discard what is queued to make room (the end marker must always get through)."""
     while True:
         try:
             q.put(item, timeout=0.1)
             return True
         except queue.Full:
-            if force:
+            if force or (item is _END and stop.is_set()):
                 _drain(q)
             elif stop.is_set():
                 return False

@@ -177,6 +177,11 @@ def test_files_lose_no_frame_and_live_sources_keep_the_newest():
 
     indices = [item.index for item in Pipeline(FakeSource(40, live=False), slow)]
     assert indices == list(range(40))
+    indices = []
+    for item in Pipeline(FakeSource(8, live=False), lambda frame: frame):
+        time.sleep(0.15)  # a slow writer: the queue is full when the source ends
+        indices.append(item.index)
+    assert indices == list(range(8))
     pipeline = Pipeline(FakeSource(60, live=True, delay=0.001), slow)
     live = [item.index for item in pipeline]
     assert pipeline.dropped > 0 and live == sorted(live) and live[-1] == 59
