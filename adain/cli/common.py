@@ -29,11 +29,12 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 
 
 @contextlib.contextmanager
-def user_errors() -> Iterator[None]:
-    """Turn expected failures into one red line and exit 1; Ctrl-C into exit 130."""
+def user_errors(*expected: type[Exception]) -> Iterator[None]:
+    """Turn expected failures (AdaINError and ``expected``) into one red line and exit 1;
+    Ctrl-C into exit 130."""
     try:
         yield
-    except AdaINError as exc:
+    except (AdaINError, *expected) as exc:
         raise fail(str(exc)) from None
     except KeyboardInterrupt:
         raise fail("interrupted", 130) from None

@@ -5,9 +5,7 @@ These commands import only realtime/ (onnxruntime, OpenCV, numpy): never torch.
 
 from __future__ import annotations
 
-import contextlib
 import enum
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -15,7 +13,7 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from .common import console, err_console, fail
+from .common import console, err_console, user_errors
 
 KEY_HELP = ("Keys: q/Esc quit, space pause, n/p next/previous style, +/- alpha, "
             "c colour preservation, s snapshot, r record.")
@@ -50,16 +48,6 @@ PrecisionOpt = Annotated[Precision, typer.Option(
     help="Which stylizer graph: fp32, fp16 (GPUs, --half export) or int8 (CPUs).")]
 
 
-@contextlib.contextmanager
-def realtime_errors() -> Iterator[None]:
-    from realtime.engine import RealtimeError
-
-    try:
-        yield
-    except RealtimeError as exc:
-        raise fail(str(exc)) from None
-
-
 def webcam(
     style: Annotated[list[Path], typer.Option("--style", "-s", exists=True, dir_okay=False,
                                               help="Style image; repeat to switch with n/p.")],
@@ -85,7 +73,9 @@ def webcam(
     ] = False,
 ) -> None:
     """Stylise a camera (or any video source) live, in a window."""
-    with realtime_errors():
+    from realtime.engine import RealtimeError
+
+    with user_errors(RealtimeError):
         from realtime.live import LiveConfig, run_live
 
         stats = run_live(LiveConfig(
@@ -119,8 +109,9 @@ def video(
     precision: PrecisionOpt = Precision.fp32,
 ) -> None:
     """Stylise video files: every frame, same frame rate, audio kept, H.264 MP4."""
-    with realtime_errors():
-        from realtime.engine import Engine, RealtimeError
+    from realtime.engine import Engine, RealtimeError
+
+    with user_errors(RealtimeError):
         from realtime.stylize import FrameStylizer
         from realtime.video import output_path, stylize_video
 
