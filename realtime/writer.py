@@ -7,6 +7,7 @@ BGR; closing stdin (also on Ctrl-C) lets ffmpeg finish the file, so it always pl
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -42,8 +43,10 @@ class VideoWriter:
                     "-crf", "18", "-movflags", "+faststart", str(path)]
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            # Its own process group: a Ctrl-C in the terminal reaches us, not ffmpeg, and
+            # we finish the file by closing its input.
             self.process = subprocess.Popen(command, stdin=subprocess.PIPE,
-                                            stderr=subprocess.PIPE)
+                                            stderr=subprocess.PIPE, **_own_process_group())
         except OSError as exc:
             raise RealtimeError(f"cannot start ffmpeg to write {path}: {exc}") from exc
 
@@ -65,3 +68,9 @@ class VideoWriter:
             message = self.process.stderr.read().decode().strip().splitlines()
             raise RealtimeError(f"ffmpeg failed on {self.path}: "
                                 f"{message[-1] if message else 'unknown error'}")
+
+
+def _own_process_group() -> dict:
+    if sys.platform == "win32":
+        return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
+    return {"start_new_session": True}

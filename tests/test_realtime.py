@@ -214,3 +214,26 @@ def test_open_source_reports_file_facts(media):
     source = open_source(str(media / "video" / "cockatoo.mp4"))
     assert not source.live and source.fps == 20.0 and source.frame_count == 280
     source.release()
+
+
+def test_ctrl_c_in_a_terminal_leaves_a_playable_partial_video(exported, media, tmp_path):
+    """SIGINT to the whole process group, as a terminal sends it (ffmpeg included)."""
+    import os
+    import signal
+
+    out, _ = exported
+    target = tmp_path / "part.mp4"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "adain", "video", str(media / "video" / "cockatoo.mp4"), "-s",
+         str(media / "style" / "udnie.jpg"), "--onnx", str(out), "--size", "64", "-o",
+         str(target)], start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True)
+    deadline = time.monotonic() + 120
+    while not target.exists() or target.stat().st_size < 2000:  # frames are being written
+        assert process.poll() is None and time.monotonic() < deadline, process.stderr.read()
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "interrupted: a playable partial file" in stdout
+    assert 0 < probe(target)["frames"] < 280
