@@ -13,11 +13,14 @@ MIN_SIDE = 9  # the graphs' smallest input side
 
 
 def inference_size(height: int, width: int, size: int | None) -> tuple[int, int]:
-    """(h, w) with the longer side ``size`` (None keeps the frame's size), aspect kept."""
+    """(h, w) with the longer side ``size`` (None keeps the frame's size), aspect kept.
+
+    Resized sides are even, as H.264 in yuv420p needs; at least MIN_SIDE + 1.
+    """
     if not size:
         return height, width
     scale = size / max(height, width)
-    return max(MIN_SIDE, round(height * scale)), max(MIN_SIDE, round(width * scale))
+    return tuple(max(MIN_SIDE + 1, 2 * round(side * scale / 2)) for side in (height, width))
 
 
 def frame_to_input(frame_bgr: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

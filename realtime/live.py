@@ -87,7 +87,7 @@ def run_live(config: LiveConfig) -> LiveStats:
     stylizer = FrameStylizer(engine, styles[0], config.size, config.alpha,
                              config.preserve_color, config.stabilize)
     stats = LiveStats(provider=engine.provider)
-    session = _Session(config, stylizer, styles, source.fps, stats)
+    session = _Session(config, stylizer, styles, source.fps, stats, source.live)
     try:
         pipeline = Pipeline(source, stylizer)
         for item in pipeline:
@@ -108,8 +108,9 @@ class _Session:
     """What the user sees and controls: window, overlay, keys, recording, virtual camera."""
 
     def __init__(self, config: LiveConfig, stylizer: FrameStylizer, styles: list,
-                 fps: float, stats: LiveStats) -> None:
+                 fps: float, stats: LiveStats, live: bool) -> None:
         self.config, self.stylizer, self.styles, self.fps = config, stylizer, styles, fps
+        self.live, self.record_start = live, 0.0
         self.stats, self.meter = stats, _Meter()
         self.style_index, self.paused = 0, False
         self.writer: VideoWriter | None = None
@@ -127,7 +128,7 @@ class _Session:
         if self.config.record and self.writer is None and self.stats.frames == 0:
             self._start_recording(out)
         if self.writer is not None:
-            self.writer.write(out)
+            self._record(out, item.captured_at)
         if self.camera is not None:
             self.camera.send(cv2.cvtColor(frames.fit(out, self.camera.height, self.camera.width),
                                           cv2.COLOR_BGR2RGB))
@@ -172,6 +173,18 @@ class _Session:
             if not self.paused:
                 return True
             time.sleep(0.03)
+
+    def _record(self, out: np.ndarray, captured_at: float) -> None:
+        """Files: every frame once. Live: frames repeated so that the recording keeps real
+        time at the source's frame rate, however many frames the model could not keep up with."""
+        if not self.live:
+            self.writer.write(out)
+            return
+        if self.writer.frames == 0:
+            self.record_start = captured_at
+        due = int((captured_at - self.record_start) * self.fps) + 1
+        for _ in range(max(1, due - self.writer.frames)):
+            self.writer.write(out)
 
     def _start_recording(self, out: np.ndarray) -> None:
         path = self.config.record or Path(f"adain_{time.strftime('%Y%m%d_%H%M%S')}.mp4")

@@ -34,7 +34,7 @@ class Pipeline:
         self.source, self.process = source, process
         self.stop = threading.Event()
         self.inputs: queue.Queue = queue.Queue(maxsize=1 if source.live else depth)
-        self.outputs: queue.Queue = queue.Queue(maxsize=depth)
+        self.outputs: queue.Queue = queue.Queue(maxsize=1 if source.live else depth)
         self.error: BaseException | None = None
         self.dropped = 0
 
@@ -89,6 +89,12 @@ class Pipeline:
                 break
             frame, captured_at, index = item
             result = Processed(frame, self.process(frame), captured_at, index)
+            if self.source.live:  # newest wins here too: a slow display shows fresh frames
+                try:
+                    self.outputs.get_nowait()
+                    self.dropped += 1
+                except queue.Empty:
+                    pass
             if not _put(self.outputs, result, self.stop):
                 return
         # At the end every frame waits its turn; only a stop may discard what is queued.

@@ -54,8 +54,9 @@ def open_source(spec: str) -> Source:
         if not files:
             raise RealtimeError(f"{spec} holds no images")
         return Source(spec, live=False, fps=30.0, frame_count=len(files), _files=files)
-    if "://" in spec:
-        return _open_capture(cv2.VideoCapture(spec), spec, live=True,
+    if "://" in spec:  # a stream that accepts but never sends must not hang the run
+        timeouts = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 5000, cv2.CAP_PROP_READ_TIMEOUT_MSEC, 5000]
+        return _open_capture(cv2.VideoCapture(spec, cv2.CAP_FFMPEG, timeouts), spec, live=True,
                              hint="check the address and that the stream is up")
     if not path.is_file():
         raise RealtimeError(f"{spec}: no such file, folder or camera index")

@@ -64,7 +64,10 @@ def output_path(path: str, output: Path | None, style: str, count: int) -> Path:
     name = f"{Path(path).stem}_stylized_{Path(style).stem}.mp4"
     if output is None:
         return Path(path).with_name(name)
-    if count == 1 and output.suffix.lower() == ".mp4":
+    if output.suffix and output.suffix.lower() != ".mp4":
+        raise RealtimeError(f"adain video writes MP4 files; use -o NAME.mp4 or a folder, not "
+                            f"{output}")
+    if count == 1 and output.suffix:
         return output
     if output.suffix:
         raise RealtimeError(f"{count} videos to write but -o {output} names one file; give a "

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from .engine import RealtimeError
@@ -37,9 +38,13 @@ class VideoWriter:
                    "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{width}x{height}",
                    "-r", f"{fps:.6g}", "-i", "-"]
         if audio_from:
+            # apad + shortest: the audio ends with the video, never the other way round
+            # (a partial file after Ctrl-C has matching tracks; no frame is ever cut).
             command += ["-i", audio_from, "-map", "0:v:0", "-map", "1:a:0", "-c:a", "aac",
-                        "-b:a", "160k"]
-        command += ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "veryfast",
+                        "-b:a", "160k", "-af", "apad", "-shortest"]
+        command += ["-vf", "scale=out_color_matrix=bt709:out_range=tv", "-colorspace", "bt709",
+                    "-color_primaries", "bt709", "-color_trc", "bt709",
+                    "-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "veryfast",
                     "-crf", "18", "-movflags", "+faststart", str(path)]
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -51,8 +56,12 @@ class VideoWriter:
             raise RealtimeError(f"cannot start ffmpeg to write {path}: {exc}") from exc
 
     def write(self, frame: np.ndarray) -> None:
-        if frame.shape[1::-1] != self.size:
-            frame = np.ascontiguousarray(frame[: self.size[1], : self.size[0]])
+        width, height = self.size
+        if frame.shape[:2] != (height, width):
+            if frame.shape[0] - height <= 1 and frame.shape[1] - width <= 1:  # odd -> even
+                frame = np.ascontiguousarray(frame[:height, :width])
+            else:  # e.g. a folder of pictures of several sizes
+                frame = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
         try:
             self.process.stdin.write(frame.tobytes())
         except BrokenPipeError as exc:

@@ -238,3 +238,32 @@ def test_ctrl_c_in_a_terminal_leaves_a_playable_partial_video(exported, media, t
     assert process.returncode == 130, stderr
     assert "interrupted: a playable partial file" in stdout
     assert 0 < probe(target)["frames"] < 280
+
+
+def test_a_folder_of_pictures_of_several_sizes_records_every_frame(exported, media, tmp_path):
+    out, _ = exported
+    folder = tmp_path / "pics"
+    folder.mkdir()
+    for i, size in enumerate(((64, 48), (64, 48), (30, 20))):
+        cv2.imwrite(str(folder / f"{i}.png"), np.full((size[1], size[0], 3), 60 * i, np.uint8))
+    result = runner.invoke(app, ["webcam", "-s", str(media / "style" / "udnie.jpg"), "--source",
+                                 str(folder), "--onnx", str(out), "--headless", "--record",
+                                 str(tmp_path / "r.mp4")])
+    assert result.exit_code == 0, result.output
+    assert probe(tmp_path / "r.mp4")["frames"] == 3
+
+
+def test_odd_sizes_become_even_for_h264():
+    assert frames.inference_size(720, 1280, 65) == (36, 66)
+
+
+def test_two_inputs_with_one_output_name_are_refused(exported, media, tmp_path):
+    out, _ = exported
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "clip.avi").write_bytes((media / "video" / "tree.avi").read_bytes())
+    result = runner.invoke(app, ["video", str(tmp_path / "a" / "clip.avi"),
+                                 str(tmp_path / "b" / "clip.avi"), "-s",
+                                 str(media / "style" / "udnie.jpg"), "--onnx", str(out), "-o",
+                                 str(tmp_path / "out")])
+    assert result.exit_code == 1 and "same file" in result.output

@@ -116,6 +116,9 @@ def video(
         from realtime.video import output_path, stylize_video
 
         targets = [output_path(path, output, str(style), len(inputs)) for path in inputs]
+        if len(set(targets)) < len(targets):
+            raise RealtimeError("two inputs would be written to the same file (same name in "
+                                "different folders); stylise them in separate calls")
         engine = Engine(onnx_dir, provider.value, VARIANTS[precision])
         failed = 0
         for path, target in zip(inputs, targets, strict=True):
