@@ -58,7 +58,7 @@ class VideoWriter:
     def write(self, frame: np.ndarray) -> None:
         width, height = self.size
         if frame.shape[:2] != (height, width):
-            if frame.shape[0] - height <= 1 and frame.shape[1] - width <= 1:  # odd -> even
+            if 0 <= frame.shape[0] - height <= 1 and 0 <= frame.shape[1] - width <= 1:  # odd
                 frame = np.ascontiguousarray(frame[:height, :width])
             else:  # e.g. a folder of pictures of several sizes
                 frame = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
