@@ -60,8 +60,9 @@ def open_source(spec: str) -> Source:
                              hint="check the address and that the stream is up")
     if not path.is_file():
         raise RealtimeError(f"{spec}: no such file, folder or camera index")
-    return _open_capture(cv2.VideoCapture(spec), spec, live=False,
-                         hint="is it a video file OpenCV can decode?")
+    # One decoding thread: the model needs the cores more than the decoder does.
+    capture = cv2.VideoCapture(spec, cv2.CAP_ANY, [cv2.CAP_PROP_N_THREADS, 1])
+    return _open_capture(capture, spec, live=False, hint="is it a video file OpenCV can decode?")
 
 
 def _open_capture(capture: cv2.VideoCapture, name: str, live: bool, hint: str) -> Source:

@@ -45,6 +45,7 @@ class VideoWriter:
         command += ["-vf", "scale=out_color_matrix=bt709:out_range=tv", "-colorspace", "bt709",
                     "-color_primaries", "bt709", "-color_trc", "bt709",
                     "-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "veryfast",
+                    "-threads", "1",  # the model needs the cores more than the encoder
                     "-crf", "18", "-movflags", "+faststart", str(path)]
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
