@@ -21,11 +21,6 @@ from .writer import VideoWriter
 log = logging.getLogger(__name__)
 
 WINDOW = "adain"
-KEYS = {
-    "q / Esc": "quit", "space": "pause", "n / p": "next / previous style",
-    "+ / -": "more / less style (alpha)", "c": "toggle colour preservation",
-    "s": "save a snapshot", "r": "start / stop recording",
-}
 
 
 @dataclass
