@@ -48,8 +48,7 @@ class Engine:
     def __init__(self, onnx_dir: Path, provider: str = "auto", variant: str = "",
                  threads: int = 0) -> None:
         encoder_path, stylizer_path = graph_paths(onnx_dir, variant)
-        self.provider = choose_provider(stylizer_path, provider, threads)
-        self.stylizer = _session(stylizer_path, self.provider, threads)
+        self.provider, self.stylizer = open_with_provider(stylizer_path, provider, threads)
         self.encoder = _session(encoder_path, self.provider, threads)
         self._styles: dict[str, StyleStats] = {}
 
@@ -70,10 +69,18 @@ class Engine:
 
 
 def choose_provider(graph: Path, wanted: str, threads: int = 0) -> str:
-    """The provider that really runs ``graph``: ``auto`` tries TensorRT, CUDA, then the CPU.
+    """The provider that really runs ``graph`` (see :func:`open_with_provider`)."""
+    return open_with_provider(graph, wanted, threads)[0]
+
+
+def open_with_provider(graph: Path, wanted: str, threads: int = 0
+                       ) -> tuple[str, ort.InferenceSession]:
+    """A session for ``graph`` and the provider that really runs it: ``auto`` tries
+    TensorRT, CUDA, then the CPU.
 
     Providers that fail to load are skipped quietly (onnxruntime's own error logs are
-    silenced while probing); asking for one that does not load is an error.
+    silenced while probing); asking for one that does not load is an error. The session
+    that proved a provider is the one returned, so no engine is built twice.
     """
     available = set(ort.get_available_providers())
     names = AUTO_ORDER if wanted == "auto" else (wanted,)
@@ -84,19 +91,24 @@ def choose_provider(graph: Path, wanted: str, threads: int = 0) -> str:
     for name in names:
         if PROVIDERS[name] not in available:
             continue
-        if name == "cpu" or _quietly(_loads, graph, PROVIDERS[name], threads):
-            return name
+        if name == "cpu":
+            return name, _session(graph, name, threads)
+        session = _quietly(_probe, graph, PROVIDERS[name], threads)
+        if session:
+            return name, session
     if wanted == "auto":
-        return "cpu"
+        return "cpu", _session(graph, "cpu", threads)
     raise RealtimeError(f"the {wanted} provider does not load here (onnxruntime has "
                         f"{', '.join(sorted(available))}); use --provider auto or cpu")
 
 
-def _loads(graph: Path, provider: str, threads: int) -> bool:
+def _probe(graph: Path, provider: str, threads: int) -> ort.InferenceSession | None:
+    """A session on ``provider`` if it really loads there (not a silent CPU fallback)."""
     try:
-        return _session(graph, [provider], threads).get_providers()[0] == provider
+        session = _session(graph, [provider], threads)
     except Exception:  # any failure to start a provider means "not this one"
-        return False
+        return None
+    return session if session.get_providers()[0] == provider else None
 
 
 def _quietly(fn, *args):

@@ -8,6 +8,8 @@ measures flicker: the temporal warping error of Lai et al. (ECCV 2018).
 
 from __future__ import annotations
 
+import functools
+
 import cv2
 import numpy as np
 
@@ -16,8 +18,8 @@ BLEND = 0.6  # weight of the warped previous output where the warp holds
 OCCLUSION = 0.08  # warped-input difference (0..1) above which a pixel is "new"
 
 
-def backward_flow(current: np.ndarray, previous: np.ndarray, width: int = FLOW_WIDTH
-                  ) -> np.ndarray:
+def backward_flow(current: np.ndarray, previous: np.ndarray, width: int = FLOW_WIDTH,
+                  dis: cv2.DISOpticalFlow | None = None) -> np.ndarray:
     """Flow (H, W, 2) such that current(x) ~ previous(x + flow(x)), at ``current``'s size."""
     h, w = current.shape[:2]
     scale = min(1.0, width / w)
@@ -26,20 +28,30 @@ def backward_flow(current: np.ndarray, previous: np.ndarray, width: int = FLOW_W
                        cv2.COLOR_BGR2GRAY)
     prev = cv2.cvtColor(cv2.resize(previous, size, interpolation=cv2.INTER_AREA),
                         cv2.COLOR_BGR2GRAY)
-    flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST).calc(cur, prev, None)
+    dis = dis or cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
+    flow = dis.calc(cur, prev, None)
     return cv2.resize(flow, (w, h), interpolation=cv2.INTER_LINEAR) / scale
 
 
-def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
-    h, w = flow.shape[:2]
-    grid_x, grid_y = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    return cv2.remap(image, grid_x + flow[..., 0], grid_y + flow[..., 1], cv2.INTER_LINEAR,
-                     borderMode=cv2.BORDER_REPLICATE)
+def sample_maps(flow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """cv2.remap's (map_x, map_y) for a flow: where each pixel reads from."""
+    grid_x, grid_y = _grid(*flow.shape[:2])
+    return grid_x + flow[..., 0], grid_y + flow[..., 1]
 
 
-def valid_mask(current: np.ndarray, previous: np.ndarray, flow: np.ndarray) -> np.ndarray:
+@functools.lru_cache(maxsize=4)
+def _grid(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+
+
+def warp(image: np.ndarray, maps: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    return cv2.remap(image, *maps, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def valid_mask(current: np.ndarray, previous: np.ndarray,
+               maps: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """(H, W, 1) float: 1 where the previous input, warped, matches the current input."""
-    diff = np.abs(warp(previous, flow).astype(np.float32) - current.astype(np.float32))
+    diff = np.abs(warp(previous, maps).astype(np.float32) - current.astype(np.float32))
     return (diff.mean(axis=2, keepdims=True) / 255.0 < OCCLUSION).astype(np.float32)
 
 
@@ -47,9 +59,9 @@ def warping_error(out_t: np.ndarray, out_prev: np.ndarray, in_t: np.ndarray,
                   in_prev: np.ndarray) -> float:
     """Mean squared difference (0..1 scale) between output t and output t-1 warped onto t,
     over pixels the flow on the inputs says are visible in both."""
-    flow = backward_flow(in_t, in_prev)
-    mask = valid_mask(in_t, in_prev, flow)
-    diff = (out_t.astype(np.float32) - warp(out_prev, flow).astype(np.float32)) / 255.0
+    maps = sample_maps(backward_flow(in_t, in_prev))
+    mask = valid_mask(in_t, in_prev, maps)
+    diff = (out_t.astype(np.float32) - warp(out_prev, maps).astype(np.float32)) / 255.0
     return float((diff**2 * mask).sum() / max(mask.sum() * 3, 1.0))
 
 
@@ -58,15 +70,16 @@ class Stabilizer:
 
     def __init__(self) -> None:
         self.previous: tuple[np.ndarray, np.ndarray] | None = None
+        self.dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
 
     def __call__(self, frame: np.ndarray, stylized: np.ndarray) -> np.ndarray:
         if self.previous is None or self.previous[0].shape != frame.shape:
             out = stylized
         else:
             prev_in, prev_out = self.previous
-            flow = backward_flow(frame, prev_in)
-            weight = BLEND * valid_mask(frame, prev_in, flow)
-            blended = weight * warp(prev_out, flow) + (1 - weight) * stylized
+            maps = sample_maps(backward_flow(frame, prev_in, dis=self.dis))
+            weight = BLEND * valid_mask(frame, prev_in, maps)
+            blended = weight * warp(prev_out, maps) + (1 - weight) * stylized
             out = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
         self.previous = (frame, out)
         return out
