@@ -1,29 +1,38 @@
-"""The frozen VGG-19 encoder, cut at relu4_1, with named layers.
+"""The frozen VGG-19 encoder with named layers, cut at relu4_1 for AdaIN (or deeper).
 
 Every encoder takes RGB in [0, 1]: the 1x1 ``preprocess`` conv maps that to what the
 convolutions were trained on (the published ``vgg_normalised.pth`` brings its own, to
 Caffe's BGR x255 mean-subtracted input; for torchvision's ImageNet weights it is built
 from the ImageNet mean and std). Convolutions are reflection-padded and pools use
 ceil mode, as in the published network, so height and width at relu4_1 are ceil(x / 8).
+
+AdaIN needs the layers to relu4_1; the optimisation method and the Gram-matrix metrics
+of ``adain optimize``/``adain eval`` go on to relu5_1 (``VGGEncoder(last="relu5_1")``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-# The 3x3 convolutions up to relu4_1: (name, in_channels, out_channels), in order.
-ENCODER_CONVS = (
+# Every 3x3 convolution of VGG-19: (name, in_channels, out_channels), in order.
+VGG19_CONVS = (
     ("conv1_1", 3, 64), ("conv1_2", 64, 64),
     ("conv2_1", 64, 128), ("conv2_2", 128, 128),
     ("conv3_1", 128, 256), ("conv3_2", 256, 256), ("conv3_3", 256, 256), ("conv3_4", 256, 256),
-    ("conv4_1", 256, 512),
+    ("conv4_1", 256, 512), ("conv4_2", 512, 512), ("conv4_3", 512, 512), ("conv4_4", 512, 512),
+    ("conv5_1", 512, 512), ("conv5_2", 512, 512), ("conv5_3", 512, 512), ("conv5_4", 512, 512),
 )
+POOLED = frozenset({"conv1_2", "conv2_2", "conv3_4", "conv4_4"})  # a max-pool follows these
+# Feature taps by name: "relu4_2" is the ReLU after conv4_2.
+LAYERS = tuple(name.replace("conv", "relu") for name, _, _ in VGG19_CONVS)
+ADAIN_LAST = "relu4_1"  # the deepest layer AdaIN uses
 # Smallest image side the encoder accepts: relu4_1 needs at least 2 positions per side
-# for its reflection padding, and ceil(9 / 8) = 2.
+# for its reflection padding, and ceil(9 / 8) = 2 (relu5_1 needs 17).
 MIN_SIDE = 9
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -31,7 +40,7 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 class Features(NamedTuple):
-    """The encoder's feature taps (spatial sizes for an H x W input, rounded up)."""
+    """The encoder's feature taps for AdaIN (spatial sizes for an H x W input, rounded up)."""
 
     relu1_1: Tensor  # (B, 64, H, W)
     relu2_1: Tensor  # (B, 128, H/2, W/2)
@@ -48,31 +57,60 @@ def _pool(x: Tensor) -> Tensor:
     return F.max_pool2d(x, kernel_size=2, stride=2, ceil_mode=True)
 
 
-class VGGEncoder(nn.Module):
-    """VGG-19 to relu4_1. ``forward`` returns :class:`Features`; ``encode`` only relu4_1."""
+def min_side(layer: str) -> int:
+    """Smallest image side whose ``layer`` features still have 2 positions per side."""
+    before = VGG19_CONVS[:LAYERS.index(layer)]
+    return 2 ** sum(1 for name, _, _ in before if name in POOLED) + 1
 
-    def __init__(self) -> None:
+
+def check_layers(names: Iterable[str]) -> tuple[str, ...]:
+    """``names`` as a tuple, or ValueError naming the first that is not a VGG-19 layer."""
+    names = tuple(names)
+    for name in names:
+        if name not in LAYERS:
+            raise ValueError(f"{name!r} is not a VGG-19 layer; use relu1_1 .. relu5_4")
+    return names
+
+
+class VGGEncoder(nn.Module):
+    """VGG-19 to ``last`` (relu4_1 by default). ``forward`` returns :class:`Features`;
+    ``encode`` only relu4_1; ``taps`` any layers up to ``last``."""
+
+    def __init__(self, last: str = ADAIN_LAST) -> None:
         super().__init__()
+        depth = LAYERS.index(check_layers([last])[0]) + 1
+        self.last = last
         self.preprocess = nn.Conv2d(3, 3, kernel_size=1)
-        for name, cin, cout in ENCODER_CONVS:
+        for name, cin, cout in VGG19_CONVS[:depth]:
             self.add_module(name, nn.Conv2d(cin, cout, kernel_size=3))
+        self.conv_names = tuple(name for name, _, _ in VGG19_CONVS[:depth])
+
+    def taps(self, x: Tensor, names: Iterable[str]) -> dict[str, Tensor]:
+        """Features at ``names`` (layer -> (B, C, h, w)) of RGB images in [0, 1]; the
+        network runs only as deep as the deepest name asks."""
+        wanted = set(check_layers(names))
+        if not wanted <= set(LAYERS[:len(self.conv_names)]):
+            raise ValueError(f"this encoder stops at {self.last}; asked for "
+                             f"{', '.join(sorted(wanted - set(LAYERS[:len(self.conv_names)])))}")
+        out = {}
+        x = self.preprocess(x)
+        for name in self.conv_names:
+            x = conv_relu(getattr(self, name), x)
+            layer = name.replace("conv", "relu")
+            if layer in wanted:
+                out[layer] = x
+                if len(out) == len(wanted):
+                    break
+            if name in POOLED:
+                x = _pool(x)
+        return out
 
     def forward(self, x: Tensor) -> Features:  # x: (B, 3, H, W) RGB in [0, 1]
-        x = self.preprocess(x)
-        relu1_1 = conv_relu(self.conv1_1, x)
-        x = _pool(conv_relu(self.conv1_2, relu1_1))
-        relu2_1 = conv_relu(self.conv2_1, x)
-        x = _pool(conv_relu(self.conv2_2, relu2_1))
-        relu3_1 = conv_relu(self.conv3_1, x)
-        x = conv_relu(self.conv3_2, relu3_1)
-        x = conv_relu(self.conv3_3, x)
-        x = _pool(conv_relu(self.conv3_4, x))
-        relu4_1 = conv_relu(self.conv4_1, x)
-        return Features(relu1_1, relu2_1, relu3_1, relu4_1)
+        return Features(**self.taps(x, Features._fields))
 
     def encode(self, x: Tensor) -> Tensor:
         """relu4_1 features (B, 512, ceil(H/8), ceil(W/8)) of RGB images in [0, 1]."""
-        return self(x).relu4_1
+        return self.taps(x, ("relu4_1",))["relu4_1"]
 
     def set_imagenet_preprocess(self) -> None:
         """Make ``preprocess`` compute (x - mean) / std per RGB channel (torchvision's input)."""

@@ -25,7 +25,7 @@ from torch import Tensor, nn
 
 from .atomic import atomic_path
 from .decoder import Decoder
-from .encoder import VGGEncoder
+from .encoder import ADAIN_LAST, VGG19_CONVS, VGGEncoder
 from .errors import AdaINError
 
 log = logging.getLogger(__name__)
@@ -35,11 +35,14 @@ PUBLISHED_ENCODER_ID = "vgg_normalised"
 TORCHVISION_ENCODER_ID = "torchvision_vgg19_imagenet1k_v1"
 TORCHVISION = "torchvision"  # --vgg value that asks torchvision's weights API
 
-# Foreign layer prefixes -> our layer names, one table per foreign layout.
+# Foreign layer prefixes -> our layer names, one table per foreign layout. The encoder
+# tables cover all of VGG-19; AdaIN's encoder (to relu4_1) uses the first ten entries.
 REMAP: dict[str, dict[str, str]] = {
     "published-vgg": {
         "0": "preprocess", "2": "conv1_1", "5": "conv1_2", "9": "conv2_1", "12": "conv2_2",
         "16": "conv3_1", "19": "conv3_2", "22": "conv3_3", "25": "conv3_4", "29": "conv4_1",
+        "32": "conv4_2", "35": "conv4_3", "38": "conv4_4",
+        "42": "conv5_1", "45": "conv5_2", "48": "conv5_3", "51": "conv5_4",
     },
     "published-decoder": {
         "1": "conv4_1", "5": "conv3_4", "8": "conv3_3", "11": "conv3_2", "14": "conv3_1",
@@ -49,15 +52,18 @@ REMAP: dict[str, dict[str, str]] = {
         "features.0": "conv1_1", "features.2": "conv1_2", "features.5": "conv2_1",
         "features.7": "conv2_2", "features.10": "conv3_1", "features.12": "conv3_2",
         "features.14": "conv3_3", "features.16": "conv3_4", "features.19": "conv4_1",
+        "features.21": "conv4_2", "features.23": "conv4_3", "features.25": "conv4_4",
+        "features.28": "conv5_1", "features.30": "conv5_2", "features.32": "conv5_3",
+        "features.34": "conv5_4",
     },
 }
-# Layers of the same foreign networks beyond relu4_1: present in full files, unused here.
+# Layers of the same foreign networks that no adain network uses.
 UNUSED_LAYERS: dict[str, set[str]] = {
-    "published-vgg": {str(i) for i in (32, 35, 38, 42, 45, 48, 51)},
-    "torchvision-vgg19": {f"features.{i}" for i in (21, 23, 25, 28, 30, 32, 34)}
-    | {"classifier.0", "classifier.3", "classifier.6"},
-    "published-decoder": set(),
+    "torchvision-vgg19": {"classifier.0", "classifier.3", "classifier.6"},
 }
+# Our layers every file of a kind must hold: a VGG file may stop after relu4_1.
+_REQUIRED = {"encoder": set(VGGEncoder().state_dict()), "decoder": set(Decoder().state_dict())}
+_VGG_LAYERS = {"preprocess"} | {name for name, _, _ in VGG19_CONVS}
 LAYOUT_KIND = {"published-vgg": "encoder", "torchvision-vgg19": "encoder",
                "published-decoder": "decoder"}
 LAYOUT_DESCRIPTION = {
@@ -98,7 +104,9 @@ def identify(tensors: dict[str, Tensor], metadata: dict[str, str]) -> str:
         return f"adain-{metadata.get('kind', 'unknown')}"
     layers = {k.rsplit(".", 1)[0] for k in tensors}
     for layout, table in REMAP.items():
-        if set(table) <= layers and layers <= set(table) | UNUSED_LAYERS[layout]:
+        required = {foreign for foreign, ours in table.items()
+                    if f"{ours}.weight" in _REQUIRED[LAYOUT_KIND[layout]]}
+        if required <= layers and layers <= set(table) | UNUSED_LAYERS.get(layout, set()):
             return layout
     for module, kind in ((VGGEncoder(), "encoder"), (Decoder(), "decoder")):
         if set(module.state_dict()) == set(tensors):
@@ -159,10 +167,9 @@ def _translate(wf: WeightsFile, module: nn.Module, expected: str, flag: str) -> 
     if layout.startswith("adain-"):
         mapped = dict(wf.tensors)
     else:
-        mapped = {}
-        for foreign, ours in REMAP[layout].items():
-            for suffix in ("weight", "bias"):
-                mapped[f"{ours}.{suffix}"] = wf.tensors[f"{foreign}.{suffix}"]
+        mapped = {f"{ours}.{suffix}": wf.tensors[f"{foreign}.{suffix}"]
+                  for foreign, ours in REMAP[layout].items() if f"{foreign}.weight" in wf.tensors
+                  for suffix in ("weight", "bias")}
         if layout == "torchvision-vgg19":  # folded input normalisation, see VGGEncoder
             probe = VGGEncoder()
             probe.set_imagenet_preprocess()
@@ -170,10 +177,17 @@ def _translate(wf: WeightsFile, module: nn.Module, expected: str, flag: str) -> 
             mapped["preprocess.bias"] = probe.preprocess.bias.detach()
     expected_shapes = {k: v.shape for k, v in module.state_dict().items()}
     missing = sorted(set(expected_shapes) - set(mapped))
-    unexpected = sorted(set(mapped) - set(expected_shapes))
+    deeper = {f"{name}.{suffix}" for name in _VGG_LAYERS for suffix in ("weight", "bias")}
+    unexpected = sorted(set(mapped) - set(expected_shapes)
+                        - (deeper if expected == "encoder" else set()))
+    if missing and not unexpected and expected == "encoder" \
+            and not set(missing) & _REQUIRED["encoder"]:
+        raise AdaINError(f"{wf.describe()}, which stops before {module.last}, needed here; use "
+                         "the full vgg_normalised.pth (`adain weights fetch`) or --vgg torchvision")
     if missing or unexpected:
         raise AdaINError(f"{wf.describe()} but is incomplete for {flag}: missing "
                          f"{missing[:3]}, unexpected {unexpected[:3]}")
+    mapped = {k: v for k, v in mapped.items() if k in expected_shapes}
     for name, shape in expected_shapes.items():
         if mapped[name].shape != shape:
             raise AdaINError(f"{wf.path.name}: {name} has shape {tuple(mapped[name].shape)}, "
@@ -230,13 +244,14 @@ class LoadedDecoder:
                 if k not in ("format", "format_version", "kind")}
 
 
-def load_encoder(source: str | Path) -> LoadedEncoder:
-    """The encoder from a file in any supported layout, or ``"torchvision"`` for the API."""
+def load_encoder(source: str | Path, last: str = ADAIN_LAST) -> LoadedEncoder:
+    """The encoder to layer ``last`` from a file in any supported layout, or
+    ``"torchvision"`` for the API."""
     if str(source) == TORCHVISION:
         wf = _torchvision_weights()
     else:
         wf = read_weights(source)
-    encoder = VGGEncoder()
+    encoder = VGGEncoder(last)
     encoder.load_state_dict(_translate(wf, encoder, "encoder", "--vgg"), strict=True)
     encoder.eval().requires_grad_(False)
     return LoadedEncoder(encoder, encoder_identity(wf), fingerprint(encoder))
