@@ -130,13 +130,18 @@ def tensor_to_uint8(image: Tensor) -> np.ndarray:
     return scaled.to(torch.uint8).permute(1, 2, 0).numpy()
 
 
+def check_writable(path: str | Path) -> None:
+    """Refuse, before any work, an output whose extension no image format writes."""
+    if Path(path).suffix.lower() not in WRITABLE_EXTENSIONS:
+        raise AdaINError(f"cannot write {path}: use one of "
+                         f"{', '.join(sorted(WRITABLE_EXTENSIONS))}")
+
+
 def save_image(image: Tensor | np.ndarray | Image.Image, path: str | Path,
                quality: int = 95) -> Path:
     """Write an RGB image atomically; the format follows the file extension."""
     path = Path(path)
-    if path.suffix.lower() not in WRITABLE_EXTENSIONS:
-        raise AdaINError(f"cannot write {path}: use one of "
-                         f"{', '.join(sorted(WRITABLE_EXTENSIONS))}")
+    check_writable(path)
     if isinstance(image, Tensor):
         image = tensor_to_uint8(image)
     pil = image if isinstance(image, Image.Image) else Image.fromarray(np.ascontiguousarray(image))

@@ -1,16 +1,19 @@
-"""The AdaIN training objective (the paper's, as the published code computes it).
+"""Perceptual losses on features of the same frozen VGG encoder, in float32.
 
-loss = content_weight * content_loss + style_weight * style_loss, both mean-reduced MSE,
-on features of the same frozen encoder. Computed in float32 whatever the autocast.
+AdaIN's training objective (the paper's, as the published code computes it) is
+content_weight * content_loss + style_weight * style_loss, both mean-reduced MSE. The
+optimisation method of Gatys et al. uses ``gram_loss`` as its style loss.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import torch.nn.functional as F
 from torch import Tensor
 
 from .encoder import Features
-from .ops import calc_mean_std
+from .ops import calc_mean_std, gram_matrix
 
 
 def content_loss(output_relu4_1: Tensor, target: Tensor) -> Tensor:
@@ -26,3 +29,11 @@ def style_loss(output: Features, style: Features) -> Tensor:
         style_mean, style_std = calc_mean_std(style_feat.float())
         total = total + F.mse_loss(out_mean, style_mean) + F.mse_loss(out_std, style_std)
     return total
+
+
+def gram_loss(output: Mapping[str, Tensor], style_grams: Mapping[str, Tensor]) -> Tensor:
+    """Sum over the layers of ``style_grams`` of the MSE between the output's Gram matrices
+    and the style's (both F F^T / (C * H * W), see ``ops.gram_matrix``)."""
+    losses = [F.mse_loss(gram_matrix(output[layer].float()), gram.float())
+              for layer, gram in style_grams.items()]
+    return sum(losses[1:], losses[0])

@@ -75,6 +75,16 @@ def blend_stats(means: Tensor, stds: Tensor, weights: Tensor) -> tuple[Tensor, T
     return (w * means).sum(0, keepdim=True), (w * stds).sum(0, keepdim=True)  # (1, C, 1, 1)
 
 
+def gram_matrix(feat: Tensor) -> Tensor:
+    """Gram matrices F F^T / (C * H * W) of ``feat`` (B, C, H, W): (B, C, C).
+
+    Normalised by the number of elements, so images of different sizes compare.
+    """
+    b, c, h, w = feat.shape
+    flat = feat.reshape(b, c, h * w)  # (B, C, N)
+    return flat @ flat.transpose(1, 2) / (c * h * w)  # (B, C, C)
+
+
 def coral(source: Tensor, target: Tensor, eps: float = EPS) -> Tensor:
     """Recolour ``source`` (3, H, W) to the colour mean and covariance of ``target`` (3, H', W').
 

@@ -24,7 +24,7 @@ from torch import Tensor
 
 from . import images, ops
 from .decoder import Decoder
-from .device import check_fits, resolve_device
+from .device import BYTES_PER_PIXEL, check_fits, resolve_device
 from .encoder import MIN_SIDE, VGGEncoder
 from .errors import AdaINError
 from .weights import load_decoder, load_encoder
@@ -111,28 +111,8 @@ class Stylizer:
 
     # -- inputs ---------------------------------------------------------------------------
     def prepare(self, source: ImageSource, size: int, crop: bool) -> Tensor:
-        """Load, resize (shorter side) and optionally crop an image: (1, 3, H, W) on the CPU.
-
-        A file's size is read from its header first, so a picture that cannot be decoded,
-        resized or stylised in the free memory is refused before any of that is tried.
-        """
-        name = _name(source)
-        cpu = torch.device("cpu")
-        if isinstance(source, (str, Path)):
-            width, height = images.image_size(source)
-            check_fits(height, width, cpu, name, images.DECODE_BYTES_PER_PIXEL, "decoding")
-        image = _to_tensor(source)
-        target = images.resized_shape(*image.shape[-2:], size)
-        check_fits(*target, cpu, name, images.DECODE_BYTES_PER_PIXEL, "resizing")
-        check_fits(*target, self.device, name)
-        image = images.resize_shorter(image, size)
-        if crop:
-            image = images.center_crop(image, size or min(image.shape[-2:]))
-        h, w = image.shape[-2:]
-        if min(h, w) < MIN_SIDE:
-            raise AdaINError(f"{name} is {w}x{h} pixels after resizing; each side "
-                             f"needs at least {MIN_SIDE}")
-        return image
+        """Load, resize (shorter side) and optionally crop an image: (1, 3, H, W) on the CPU."""
+        return prepare(source, size, crop, self.device)
 
     # -- style statistics -----------------------------------------------------------------
     def style_stats(self, style: ImageSource, size: int = 512, crop: bool = False,
@@ -213,6 +193,33 @@ class Stylizer:
         mean, std = ops.blend_stats(torch.cat([s.mean for s in stats]),
                                     torch.cat([s.std for s in stats]), weights)
         return ops.adain_with_stats(feat, mean, std)
+
+
+def prepare(source: ImageSource, size: int, crop: bool, device: torch.device,
+            bytes_per_pixel: int = BYTES_PER_PIXEL, min_side: int = MIN_SIDE) -> Tensor:
+    """Load, resize (shorter side) and optionally crop an image: (1, 3, H, W) on the CPU.
+
+    A file's size is read from its header first, so a picture that cannot be decoded,
+    resized, or processed on ``device`` at ``bytes_per_pixel`` in the free memory is
+    refused before any of that is tried.
+    """
+    name = _name(source)
+    cpu = torch.device("cpu")
+    if isinstance(source, (str, Path)):
+        width, height = images.image_size(source)
+        check_fits(height, width, cpu, name, images.DECODE_BYTES_PER_PIXEL, "decoding")
+    image = _to_tensor(source)
+    target = images.resized_shape(*image.shape[-2:], size)
+    check_fits(*target, cpu, name, images.DECODE_BYTES_PER_PIXEL, "resizing")
+    check_fits(*target, device, name, bytes_per_pixel)
+    image = images.resize_shorter(image, size)
+    if crop:
+        image = images.center_crop(image, size or min(image.shape[-2:]))
+    h, w = image.shape[-2:]
+    if min(h, w) < min_side:
+        raise AdaINError(f"{name} is {w}x{h} pixels after resizing; each side "
+                         f"needs at least {min_side}")
+    return image
 
 
 def check_style_count(count: int, options: StyleOptions, masked: bool | None = None) -> None:
