@@ -1,0 +1,186 @@
+"""The optimisation method of Gatys et al. (CVPR 2016): the slow, classic quality reference.
+
+The output image's pixels are optimised with L-BFGS (strong Wolfe line search) against
+
+    content_weight * sum_l MSE(F_l(x), F_l(content))           (relu4_2 by default)
+  + style_weight * sum_l MSE(Gram_l(x), Gram_l(style))         (relu1_1 .. relu5_1)
+
+with Gram = F F^T / (C * H * W), on features of the same frozen VGG-19 AdaIN uses. The
+default weights (1 and 1e3) are those of Gatys' own PyTorch code for this normalised VGG,
+converted to this Gram normalisation. As in the reference implementations the pixels
+are not constrained while optimising; the result is clamped to [0, 1].
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from . import images, ops
+from .device import resolve_device
+from .encoder import LAYERS, VGGEncoder, check_layers, min_side
+from .errors import AdaINError
+from .losses import content_loss, gram_loss
+from .ops import gram_matrix
+from .stylizer import DEFAULT_VGG, prepare
+from .weights import load_encoder
+
+DEFAULT_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+DEFAULT_CONTENT_LAYERS = ("relu4_2",)
+# Memory for one L-BFGS step per image pixel: the forward and backward passes to relu5_1
+# (about 3x AdaIN's inference) plus L-BFGS's history of 100 image-sized vectors.
+BYTES_PER_PIXEL = 3600
+
+
+@dataclass(frozen=True)
+class OptimizeConfig:
+    """What ``adain optimize`` does; the same fields as its options."""
+
+    steps: int = 300  # L-BFGS iterations (each one or a few forward-backward passes)
+    content_weight: float = 1.0
+    style_weight: float = 1e3
+    content_layers: tuple[str, ...] = DEFAULT_CONTENT_LAYERS
+    style_layers: tuple[str, ...] = DEFAULT_STYLE_LAYERS
+    init: str = "content"  # "content" or "noise"
+    seed: int = 0  # for the noise start; the result is deterministic for a seed on a device
+    size: int = 512  # shorter side of the content and the style; 0 keeps their sizes
+    preserve_color: bool = False  # recolour the style to the content's colours first
+
+    def __post_init__(self) -> None:
+        if self.steps < 1:
+            raise AdaINError(f"steps must be at least 1, got {self.steps}")
+        if self.init not in ("content", "noise"):
+            raise AdaINError(f"init must be content or noise, got {self.init!r}")
+        if self.content_weight < 0 or self.style_weight < 0:
+            raise AdaINError("content and style weights must not be negative")
+        if not self.content_layers and not self.style_layers:
+            raise AdaINError("give at least one content or style layer")
+        try:
+            check_layers(self.content_layers + self.style_layers)
+        except ValueError as exc:
+            raise AdaINError(str(exc)) from None
+        if self.size != 0 and self.size < self.min_side:
+            raise AdaINError(f"size must be 0 (keep the original) or at least {self.min_side} "
+                             f"pixels for {self.deepest}, got {self.size}")
+
+    @property
+    def deepest(self) -> str:
+        """The deepest layer the losses need: the encoder stops there."""
+        return max(self.content_layers + self.style_layers, key=LAYERS.index)
+
+    @property
+    def min_side(self) -> int:
+        return min_side(self.deepest)
+
+
+@dataclass(frozen=True)
+class Progress:
+    step: int  # L-BFGS iterations begun
+    content_loss: float  # weighted, as optimised
+    style_loss: float
+
+    @property
+    def total(self) -> float:
+        return self.content_loss + self.style_loss
+
+
+def optimize(encoder: VGGEncoder, content: Tensor, style: Tensor,
+             config: OptimizeConfig = OptimizeConfig(),
+             on_step: Callable[[Progress], None] | None = None) -> tuple[Tensor, list[Progress]]:
+    """Optimise an image for ``content`` and ``style`` ((1, 3, H, W) in [0, 1], on the
+    encoder's device). Returns the image (1, 3, H, W) clamped to [0, 1] and the weighted
+    losses: the best point evaluated when each step begins, then the result's;
+    ``on_step`` gets each entry after the first.
+
+    L-BFGS runs as one call with ``max_iter=steps``, so its line search keeps a consistent
+    history; it may stop early once the loss no longer changes.
+    """
+    objective = _Objective(encoder, content, style, config)
+    image = _start(content, config).requires_grad_(True)
+    optimizer = torch.optim.LBFGS([image], lr=1.0, max_iter=config.steps,
+                                  max_eval=2 * config.steps, history_size=100,
+                                  line_search_fn="strong_wolfe")
+    history: list[Progress] = []
+    best: list[Progress] = []  # the lowest-loss point evaluated so far
+
+    def closure() -> Tensor:
+        optimizer.zero_grad(set_to_none=True)
+        c_loss, s_loss = objective(image)
+        loss = c_loss + s_loss
+        if not torch.isfinite(loss):
+            raise AdaINError(f"the loss became {loss.item()} after {len(history)} steps; "
+                             "lower --style-weight or --content-weight")
+        step = optimizer.state[image].get("n_iter", 0)  # iterations begun so far
+        point = Progress(step, c_loss.item(), s_loss.item())
+        if not best or point.total < best[0].total:
+            best[:] = [point]
+        if len(history) == step:  # a new iteration: record where the previous one got to
+            history.append(Progress(step, best[0].content_loss, best[0].style_loss))
+            if step and on_step:
+                on_step(history[-1])
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    with torch.no_grad():
+        c_loss, s_loss = objective(image)
+    history.append(Progress(optimizer.state[image]["n_iter"], c_loss.item(), s_loss.item()))
+    if on_step:
+        on_step(history[-1])
+    return image.detach().clamp(0.0, 1.0), history
+
+
+class _Objective:
+    """The weighted content and style losses of an image, the targets computed once."""
+
+    def __init__(self, encoder: VGGEncoder, content: Tensor, style: Tensor,
+                 config: OptimizeConfig) -> None:
+        self.encoder, self.config = encoder, config
+        self.layers = tuple(dict.fromkeys(config.content_layers + config.style_layers))
+        with torch.no_grad():
+            self.content = {k: v.clone() for k, v in
+                            encoder.taps(content, config.content_layers).items()}
+            self.grams = {k: gram_matrix(v) for k, v in
+                          encoder.taps(style, config.style_layers).items()}
+
+    def __call__(self, image: Tensor) -> tuple[Tensor, Tensor]:
+        feats = self.encoder.taps(image, self.layers)
+        c_loss = s_loss = image.new_zeros(())
+        for layer, target in self.content.items():
+            c_loss = c_loss + content_loss(feats[layer], target)
+        if self.grams:
+            s_loss = gram_loss(feats, self.grams)
+        return self.config.content_weight * c_loss, self.config.style_weight * s_loss
+
+
+def optimize_file(content: str | Path, style: str | Path, output: str | Path,
+                  config: OptimizeConfig = OptimizeConfig(), vgg: str | Path = DEFAULT_VGG,
+                  device: str = "auto",
+                  on_step: Callable[[Progress], None] | None = None) -> list[Progress]:
+    """Load the images and the encoder, optimise, and write ``output`` atomically."""
+    images.check_writable(output)
+    dev = resolve_device(device)
+    encoder = load_encoder(vgg, last=config.deepest).module.to(dev)
+    content_image = prepare(content, config.size, False, dev, BYTES_PER_PIXEL, config.min_side)
+    style_image = prepare(style, config.size, False, dev, BYTES_PER_PIXEL, config.min_side)
+    if config.preserve_color:
+        style_image = ops.coral(style_image[0], content_image[0])[None]
+    try:
+        result, history = optimize(encoder, content_image.to(dev), style_image.to(dev), config,
+                                   on_step)
+    except torch.OutOfMemoryError as exc:
+        raise AdaINError(f"out of GPU memory at {config.size} pixels; use a smaller --size "
+                         "or --device cpu") from exc
+    images.save_image(result.cpu(), output)
+    return history
+
+
+def _start(content: Tensor, config: OptimizeConfig) -> Tensor:
+    if config.init == "content":
+        return content.detach().clone()
+    generator = torch.Generator(device="cpu").manual_seed(config.seed)
+    return torch.rand(content.shape, generator=generator).to(content)
