@@ -29,7 +29,7 @@ MEDIA = ROOT.parent / "shared" / "media"
 from realtime import frames  # noqa: E402
 from realtime.engine import Engine  # noqa: E402
 from realtime.sources import open_source  # noqa: E402
-from realtime.stabilize import warping_error  # noqa: E402
+from realtime.stabilize import mean_warping_error  # noqa: E402
 from realtime.stylize import FrameStylizer  # noqa: E402
 from realtime.video import stylize_video  # noqa: E402
 
@@ -71,9 +71,7 @@ def flicker(engine: Engine, style, clip: list[np.ndarray], size: int, stabilize:
     stylizer = FrameStylizer(engine, style, size, stabilize=stabilize)
     shape = frames.inference_size(*clip[0].shape[:2], size)
     small = [cv2.resize(f, shape[::-1], interpolation=cv2.INTER_AREA) for f in clip]
-    outs = [stylizer(f) for f in small]
-    return float(np.mean([warping_error(outs[t], outs[t - 1], small[t], small[t - 1])
-                          for t in range(1, len(outs))]))
+    return mean_warping_error(small, [stylizer(f) for f in small])[0]
 
 
 def main() -> None:

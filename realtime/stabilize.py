@@ -9,6 +9,7 @@ measures flicker: the temporal warping error of Lai et al. (ECCV 2018).
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Iterable
 
 import cv2
 import numpy as np
@@ -63,6 +64,22 @@ def warping_error(out_t: np.ndarray, out_prev: np.ndarray, in_t: np.ndarray,
     mask = valid_mask(in_t, in_prev, maps)
     diff = (out_t.astype(np.float32) - warp(out_prev, maps).astype(np.float32)) / 255.0
     return float((diff**2 * mask).sum() / max(mask.sum() * 3, 1.0))
+
+
+def mean_warping_error(inputs: Iterable[np.ndarray], outputs: Iterable[np.ndarray],
+                       on_pair: Callable[[int], object] | None = None) -> tuple[float, int]:
+    """(mean warping error over consecutive frame pairs, frames compared) of a clip and its
+    stylised version; input frames are resized to the outputs' size for the flow."""
+    errors, previous = [], None
+    for index, (frame, out) in enumerate(zip(inputs, outputs, strict=True)):
+        if frame.shape[:2] != out.shape[:2]:
+            frame = cv2.resize(frame, out.shape[1::-1], interpolation=cv2.INTER_AREA)
+        if previous is not None:
+            errors.append(warping_error(out, previous[1], frame, previous[0]))
+        previous = (frame, out)
+        if on_pair:
+            on_pair(index + 1)
+    return (float(np.mean(errors)) if errors else 0.0), len(errors) + (previous is not None)
 
 
 class Stabilizer:

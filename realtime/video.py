@@ -11,6 +11,7 @@ from pathlib import Path
 from .engine import RealtimeError
 from .pipeline import Pipeline
 from .sources import open_source
+from .stabilize import mean_warping_error
 from .stylize import FrameStylizer
 from .writer import VideoWriter, has_audio
 
@@ -74,3 +75,24 @@ def output_path(path: str, output: Path | None, style: str, count: int) -> Path:
                             "folder")
     return output / name
 
+
+
+def video_warping_error(video: str, stylized: str,
+                        on_frame: Callable[[int, int | None], None] | None = None
+                        ) -> tuple[float, int]:
+    """(temporal warping error, frames) of ``stylized`` against its input ``video``: flow
+    on the input frames, occlusions masked (Lai et al., ECCV 2018). Either may be a video
+    file or a folder of frames; they must have the same number of frames."""
+    source, result = open_source(video), open_source(stylized)
+    try:
+        if source.live or result.live:
+            raise RealtimeError("the warping error needs recorded videos, not live sources")
+        try:
+            return mean_warping_error(source.frames(), result.frames(),
+                                      lambda n: on_frame and on_frame(n, source.frame_count))
+        except ValueError as exc:  # zip(strict=True): one ran out first
+            raise RealtimeError(f"{video} and {stylized} have different numbers of frames; "
+                                "compare a video with its own stylised version") from exc
+    finally:
+        source.release()
+        result.release()
