@@ -10,8 +10,12 @@ from rich.logging import RichHandler
 
 from .. import __version__
 from .common import err_console
+from .eval import EXAMPLES as EVAL_EXAMPLES
+from .eval import eval_command
 from .export import EXAMPLES as EXPORT_EXAMPLES
 from .export import export
+from .optimize import EXAMPLES as OPTIMIZE_EXAMPLES
+from .optimize import optimize
 from .realtime import video, webcam
 from .stylize import EXAMPLES as STYLIZE_EXAMPLES
 from .stylize import stylize
@@ -31,6 +35,8 @@ app = typer.Typer(
 app.command(no_args_is_help=True, epilog=STYLIZE_EXAMPLES)(stylize)
 app.command(no_args_is_help=True, epilog=TRAIN_EXAMPLES)(train)
 app.command(no_args_is_help=True, epilog=EXPORT_EXAMPLES)(export)
+app.command(no_args_is_help=True, epilog=OPTIMIZE_EXAMPLES)(optimize)
+app.command("eval", no_args_is_help=True, epilog=EVAL_EXAMPLES)(eval_command)
 app.command(no_args_is_help=True)(webcam)
 app.command(no_args_is_help=True)(video)
 app.add_typer(weights_app, name="weights")

@@ -1,0 +1,195 @@
+"""``adain eval``: which triples to score, scoring them, the alpha sweep, and the reports.
+
+Triples come from explicit files or from folders, matched by the names ``adain stylize``
+and ``adain optimize`` write: ``{content}_stylized_{style}{ext}``, in the content's
+sub-folder. Results are written as JSON or CSV (atomically); the sweep as a PNG plot.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .atomic import atomic_path
+from .batch import expand_inputs
+from .errors import AdaINError
+from .metrics import METRICS, MIN_SIDE, Evaluator, Scores
+from .stylizer import StyleOptions, Stylizer, prepare
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Triple:
+    content: Path
+    style: Path
+    stylized: Path
+
+
+@dataclass(frozen=True)
+class Row:
+    triple: Triple
+    scores: Scores | None  # None when a file could not be scored
+    error: str = ""
+
+
+def match_triples(contents: Path, styles: Path, stylized: Path) -> tuple[list[Triple], list[Path]]:
+    """Triples from files or folders, and the stylised images that matched no pair.
+
+    One content, one style and one stylised file make a triple whatever their names;
+    otherwise each stylised image is matched by name to a (content, style) pair.
+    """
+    content_files = expand_inputs([contents])
+    style_files = [image for image, _ in expand_inputs([styles])]
+    results = expand_inputs([stylized])
+    if len(content_files) == len(style_files) == len(results) == 1 and not stylized.is_dir():
+        return [Triple(content_files[0][0], style_files[0], results[0][0])], []
+    expected: dict[tuple[Path, str], tuple[Path, Path]] = {}
+    for content, root in content_files:
+        for style in style_files:
+            key = (content.parent.relative_to(root), f"{content.stem}_stylized_{style.stem}")
+            if key in expected:
+                raise AdaINError(f"{expected[key][0]} with {expected[key][1]} and {content} with "
+                                 f"{style} would have the same result name {key[1]}; rename one")
+            expected[key] = (content, style)
+    triples, unmatched = [], []
+    for image, root in results:
+        pair = expected.get((image.parent.relative_to(root), image.stem))
+        if pair is None:
+            unmatched.append(image)
+        else:
+            triples.append(Triple(*pair, image))
+    return triples, unmatched
+
+
+def score_triples(evaluator: Evaluator, triples: Sequence[Triple], style_size: int,
+                  on_done: Callable[[], object] | None = None) -> list[Row]:
+    """Scores of every triple, in order; a file that cannot be read is recorded, not raised.
+
+    Triples are scored grouped by style, so each style is encoded once.
+    """
+    rows: list[Row | None] = [None] * len(triples)
+    style_path, style_feats = None, None
+    for index, triple in sorted(enumerate(triples), key=lambda item: str(item[1].style)):
+        try:
+            if triple.style != style_path:
+                style_path, style_feats = None, None
+                style = prepare(triple.style, style_size, False, evaluator.device,
+                                min_side=MIN_SIDE)
+                style_path, style_feats = triple.style, evaluator.features(style)
+            stylized = prepare(triple.stylized, 0, False, evaluator.device, min_side=MIN_SIDE)
+            content = prepare(triple.content, 0, False, evaluator.device, min_side=MIN_SIDE)
+            rows[index] = Row(triple, evaluator.score(stylized, content, style_feats))
+        except AdaINError as exc:
+            rows[index] = Row(triple, None, str(exc))
+        if on_done:
+            on_done()
+    return rows
+
+
+def mean_scores(rows: Sequence[Row]) -> Scores | None:
+    scored = [row.scores.as_dict() for row in rows if row.scores is not None]
+    if not scored:
+        return None
+    return Scores(**{m: float(np.mean([s[m] for s in scored])) for m in METRICS})
+
+
+def write_json(path: Path, rows: Sequence[Row], info: dict[str, object]) -> None:
+    mean = mean_scores(rows)
+    report = dict(info, results=[_row_dict(row) for row in rows],
+                  mean=mean.as_dict() if mean else None)
+    _write_text(path, json.dumps(report, indent=2) + "\n")
+
+
+def write_csv(path: Path, rows: Sequence[Row]) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=["content", "style", "stylized", *METRICS,
+                                                "error"])
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(_row_dict(row))
+    _write_text(path, buffer.getvalue())
+
+
+def _row_dict(row: Row) -> dict[str, object]:
+    scores = row.scores.as_dict() if row.scores else dict.fromkeys(METRICS)
+    return {"content": str(row.triple.content), "style": str(row.triple.style),
+            "stylized": str(row.triple.stylized), **scores, "error": row.error}
+
+
+def _write_text(path: Path, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+# -- the alpha sweep ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SweepPoint:
+    content: Path
+    style: Path
+    alpha: float
+    scores: Scores
+
+
+def alpha_sweep(stylizer: Stylizer, evaluator: Evaluator, pairs: Sequence[tuple[Path, Path]],
+                alphas: Sequence[float], options: StyleOptions,
+                on_done: Callable[[], object] | None = None) -> list[SweepPoint]:
+    """Stylise each (content, style) pair at each alpha and score the results."""
+    points = []
+    for content_path, style_path in pairs:
+        content = stylizer.prepare(content_path, options.content_size, options.crop)
+        stats = [stylizer.style_stats(style_path, options.style_size, options.crop)]
+        style = prepare(style_path, options.style_size, options.crop, evaluator.device,
+                        min_side=MIN_SIDE)
+        style_feats = evaluator.features(style)
+        for alpha in alphas:
+            out = stylizer.stylize_tensor(content, stats, StyleOptions(alpha=alpha),
+                                          name=str(content_path))
+            out = out.clamp(0.0, 1.0)
+            points.append(SweepPoint(content_path, style_path, alpha,
+                                     evaluator.score(out, content, style_feats)))
+            if on_done:
+                on_done()
+    return points
+
+
+def plot_sweep(points: Sequence[SweepPoint], path: Path) -> None:
+    """Content loss against style loss, one line per pair and their mean, alphas marked."""
+    from matplotlib.figure import Figure  # slow to import; the Agg canvas needs no display
+
+    figure = Figure(figsize=(7, 5), dpi=120)
+    axes = figure.add_subplot()
+    pairs = list(dict.fromkeys((p.content, p.style) for p in points))
+    alphas = sorted({p.alpha for p in points})
+    for content, style in pairs:
+        mine = [p for p in points if (p.content, p.style) == (content, style)]
+        axes.plot([p.scores.content_loss for p in mine], [p.scores.style_loss for p in mine],
+                  "-", color="0.75", linewidth=1, label=None)
+    mean = {a: [p.scores for p in points if p.alpha == a] for a in alphas}
+    xs = [float(np.mean([s.content_loss for s in mean[a]])) for a in alphas]
+    ys = [float(np.mean([s.style_loss for s in mean[a]])) for a in alphas]
+    axes.plot(xs, ys, "o-", color="tab:blue", label=f"mean of {len(pairs)} pair(s)")
+    for alpha, x, y in zip(alphas, xs, ys, strict=True):
+        axes.annotate(f"{alpha:g}", (x, y), textcoords="offset points", xytext=(5, 5),
+                      fontsize=8)
+    axes.set_xlabel("content loss (relu4_1 MSE)")
+    axes.set_ylabel("style loss (AdaIN: mean/std MSE, relu1_1..relu4_1)")
+    axes.set_title("AdaIN content-style trade-off, alpha from 0 to 1")
+    axes.grid(True, alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png")
+
+
+def sweep_alphas(count: int) -> list[float]:
+    return [float(a) for a in torch.linspace(0.0, 1.0, count)]
