@@ -95,7 +95,7 @@ def stylize(
                       TimeRemainingColumn(), console=err_console, transient=True) as bar:
             task = bar.add_task("stylising", total=len(jobs))
             report = run_jobs(lambda job: stylizer.stylize(job.content, job.styles, options),
-                              jobs, on_done=lambda: bar.advance(task))
+                              jobs, on_done=lambda job, image: bar.advance(task))
         _summarise(report, time.perf_counter() - started, stylizer.device.type)
 
 
