@@ -31,18 +31,18 @@ class Report:
     failed: list[tuple[Path, str]] = field(default_factory=list)  # (input, one-line reason)
 
 
-def expand_inputs(paths: Sequence[Path], skip: Path | None = None) -> list[tuple[Path, Path]]:
+def expand_inputs(paths: Sequence[Path], skip: Sequence[Path] = ()) -> list[tuple[Path, Path]]:
     """(image, folder it was found under) for files and folders; folders are recursive.
 
-    Images inside ``skip`` (the output folder) are left out, so that a second run does not
-    stylise the first run's results.
+    Images in folders are left out when they are, or lie inside, one of ``skip`` (the output
+    folder, the grid file), so that a second run does not stylise the first run's results.
     """
     found = []
-    skip = skip.resolve() if skip is not None else None
+    skip = [s.resolve() for s in skip]
     for path in paths:
         if path.is_dir():
             images = [p for p in find_images(path)
-                      if skip is None or not p.resolve().is_relative_to(skip)]
+                      if not any(p.resolve().is_relative_to(s) for s in skip)]
             if not images:
                 raise AdaINError(f"{path} holds no image files")
             found += [(image, path) for image in images]
@@ -52,14 +52,18 @@ def expand_inputs(paths: Sequence[Path], skip: Path | None = None) -> list[tuple
 
 
 def plan_jobs(contents: Sequence[Path], styles: Sequence[Path], output: Path | None,
-              combine_styles: bool, ext: str | None = None) -> list[Job]:
-    """Every content x style pair, or every content with all styles combined into one result."""
+              combine_styles: bool, ext: str | None = None,
+              skip: Sequence[Path] = ()) -> list[Job]:
+    """Every content x style pair, or every content with all styles combined into one result.
+
+    Files in ``skip`` (e.g. the grid) are not taken from folders of contents or styles.
+    """
     ext = ext.lower() if ext else None
     single_file = (output is not None and output.suffix.lower() in IMAGE_EXTENSIONS
                    and not output.is_dir())
     folder = output if output is not None and not single_file else Path("output")
-    content_files = expand_inputs(contents, skip=None if single_file else folder)
-    style_files = [image for image, _ in expand_inputs(styles)]
+    content_files = expand_inputs(contents, skip=[*skip, *([] if single_file else [folder])])
+    style_files = [image for image, _ in expand_inputs(styles, skip=skip)]
     groups = [tuple(style_files)] if combine_styles else [(s,) for s in style_files]
     count = len(content_files) * len(groups)
     if single_file and count > 1:
@@ -88,15 +92,22 @@ def plan_jobs(contents: Sequence[Path], styles: Sequence[Path], output: Path | N
 
 
 def run_jobs(stylize: Callable[[Job], Image.Image], jobs: Sequence[Job],
-             on_done: Callable[[], object] | None = None) -> Report:
-    """Run ``stylize`` on each job and save its image; a failure is recorded, not raised."""
+             on_done: Callable[[Job, Image.Image | None], object] | None = None) -> Report:
+    """Run ``stylize`` on each job and save its image; a failure is recorded, not raised.
+
+    ``on_done`` gets each job with its image once saved, or None when it failed.
+    """
     report = Report()
     for job in jobs:
+        image: Image.Image | None = None
         try:
-            save_image(stylize(job), job.output)
-            report.written.append(job.output)
+            image = stylize(job)
+            save_image(image, job.output)
         except AdaINError as exc:
             report.failed.append((job.content, str(exc)))
+            image = None
+        else:
+            report.written.append(job.output)
         if on_done:
-            on_done()
+            on_done(job, image)
     return report

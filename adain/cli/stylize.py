@@ -13,7 +13,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from .common import Device, console, err_console, fail, user_errors
 
 if TYPE_CHECKING:
-    from ..batch import Report
+    from collections.abc import Callable, Sequence
+
+    from PIL import Image
+
+    from ..batch import Job, Report
+    from ..grid import ContactSheet
 
 EXAMPLES = """
 [b]Examples[/b]
@@ -23,6 +28,7 @@ EXAMPLES = """
   adain stylize photo.jpg -s a.jpg -s b.jpg --interpolation-weights 0.3,0.7
   adain stylize photo.jpg -s monet.jpg --alpha 0.6 --preserve-color
   adain stylize photo.jpg -s a.jpg -s b.jpg --mask mask.png   [dim]# white: a, black: b[/]
+  adain stylize photos/ -s a.jpg -s b.jpg --grid sheet.jpg  [dim]# + contents x styles sheet[/]
 """
 
 
@@ -74,39 +80,66 @@ def stylize(
     ext: Annotated[str | None, typer.Option(
         help="Extension of results written to a folder, e.g. .png \\[default: the content's].")
     ] = None,
+    grid: Annotated[Path | None, typer.Option(
+        dir_okay=False, show_default=False,
+        help="Also write a contact sheet of the run to this file: contents as rows, styles as "
+             "columns (one when blended or masked), the inputs as headers.")] = None,
 ) -> None:
     """Stylise content images with style images (AdaIN)."""
     weights = _parse_weights(interpolation_weights)
     if mask is not None and weights is not None:
         raise fail("--mask and --interpolation-weights cannot be combined", 2)
     with user_errors():
-        from ..batch import plan_jobs, run_jobs
+        from ..batch import plan_jobs
+        from ..grid import ContactSheet
         from ..stylizer import StyleOptions, Stylizer, check_style_count
 
         options = StyleOptions(alpha=alpha, weights=weights, preserve_color=preserve_color,
                                mask=mask, content_size=content_size, style_size=style_size,
                                crop=crop)
         jobs = plan_jobs(content, style, output, combine_styles=options.combines_styles,
-                         ext=ext if ext is None or ext.startswith(".") else f".{ext}")
+                         ext=ext if ext is None or ext.startswith(".") else f".{ext}",
+                         skip=[grid] if grid is not None else [])
         check_style_count(len(jobs[0].styles), options)
+        sheet = ContactSheet(jobs, grid) if grid is not None else None
         stylizer = Stylizer(vgg, decoder, device.value)
         started = time.perf_counter()
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TimeRemainingColumn(), console=err_console, transient=True) as bar:
-            task = bar.add_task("stylising", total=len(jobs))
-            report = run_jobs(lambda job: stylizer.stylize(job.content, job.styles, options),
-                              jobs, on_done=lambda: bar.advance(task))
-        _summarise(report, time.perf_counter() - started, stylizer.device.type)
+        report = _run(lambda job: stylizer.stylize(job.content, job.styles, options), jobs, sheet)
+        seconds = time.perf_counter() - started
+        if sheet is not None:
+            sheet.save()
+        _summarise(report, seconds, stylizer.device.type, grid)
 
 
-def _summarise(report: Report, seconds: float, device: str) -> None:
+def _run(stylize: Callable[[Job], Image.Image], jobs: Sequence[Job],
+         sheet: ContactSheet | None) -> Report:
+    """The batch under a progress bar, its results collected for the sheet if there is one."""
+    from ..batch import run_jobs
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=err_console, transient=True) as bar:
+        task = bar.add_task("stylising", total=len(jobs))
+
+        def done(job: Job, image: Image.Image | None) -> None:
+            bar.advance(task)
+            if sheet is not None:
+                sheet.add(job, image)
+
+        return run_jobs(stylize, jobs, on_done=done)
+
+
+def _summarise(report: Report, seconds: float, device: str, grid: Path | None) -> None:
+    also = f"; grid in {escape(str(grid))}" if grid is not None else ""
     if len(report.written) == 1:
-        console.print(f"wrote {escape(str(report.written[0]))} in {seconds:.1f} s on {device}")
+        console.print(f"wrote {escape(str(report.written[0]))} in {seconds:.1f} s on {device}"
+                      f"{also}")
     elif report.written:
         folders = sorted({str(p.parent) for p in report.written})
         console.print(f"wrote {len(report.written)} images to {escape(folders[0])}"
                       f"{' and others' if len(folders) > 1 else ''} in {seconds:.1f} s "
-                      f"({seconds / len(report.written):.2f} s each) on {device}")
+                      f"({seconds / len(report.written):.2f} s each) on {device}{also}")
+    elif grid is not None:
+        console.print(f"wrote the grid {escape(str(grid))}")
     if report.failed:
         reasons = list(dict.fromkeys(reason for _, reason in report.failed))
         err_console.print(f"[bold red]{len(report.failed)} failed:[/]")
