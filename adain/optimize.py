@@ -93,8 +93,8 @@ def optimize(encoder: VGGEncoder, content: Tensor, style: Tensor,
              on_step: Callable[[Progress], None] | None = None) -> tuple[Tensor, list[Progress]]:
     """Optimise an image for ``content`` and ``style`` ((1, 3, H, W) in [0, 1], on the
     encoder's device). Returns the image (1, 3, H, W) clamped to [0, 1] and the weighted
-    losses: the best point evaluated when each step begins, then the result's;
-    ``on_step`` gets each entry after the first.
+    losses after 0, 1, ... steps (the best point evaluated by then), the last entry being
+    the returned image's; ``on_step`` gets each entry after the first.
 
     L-BFGS runs as one call with ``max_iter=steps``, so its line search keeps a consistent
     history; it may stop early once the loss no longer changes.
@@ -114,24 +114,26 @@ def optimize(encoder: VGGEncoder, content: Tensor, style: Tensor,
         if not torch.isfinite(loss):
             raise AdaINError(f"the loss became {loss.item()} after {len(history)} steps; "
                              "lower --style-weight or --content-weight")
-        step = optimizer.state[image].get("n_iter", 0)  # iterations begun so far
-        point = Progress(step, c_loss.item(), s_loss.item())
+        point = Progress(0, c_loss.item(), s_loss.item())
+        done = max(optimizer.state[image].get("n_iter", 0) - 1, 0)  # iterations finished
+        if not history or len(history) == done:  # a new iteration: where the last got to
+            where = best[0] if best else point
+            history.append(Progress(done, where.content_loss, where.style_loss))
+            if done and on_step:
+                on_step(history[-1])
         if not best or point.total < best[0].total:
             best[:] = [point]
-        if len(history) == step:  # a new iteration: record where the previous one got to
-            history.append(Progress(step, best[0].content_loss, best[0].style_loss))
-            if step and on_step:
-                on_step(history[-1])
         loss.backward()
         return loss
 
     optimizer.step(closure)
     with torch.no_grad():
-        c_loss, s_loss = objective(image)
+        result = image.detach().clamp(0.0, 1.0)
+        c_loss, s_loss = objective(result)
     history.append(Progress(optimizer.state[image]["n_iter"], c_loss.item(), s_loss.item()))
     if on_step:
         on_step(history[-1])
-    return image.detach().clamp(0.0, 1.0), history
+    return result, history
 
 
 class _Objective:

@@ -35,6 +35,24 @@ def test_encoder_truncated_at_relu4_1_still_loads(tmp_path):
     assert load_encoder(tmp_path / "vgg31.pth").identity == "vgg_normalised"
 
 
+def test_published_vgg_taps_match_the_index_keyed_network_to_relu5_1(published_weights):
+    vgg = random_vgg()
+    encoder = load_encoder(published_weights[0], last="relu5_1").module
+    x = torch.rand(1, 3, 40, 36)
+    taps = encoder.taps(x, ("relu1_1", "relu4_2", "relu5_1"))
+    # relu1_1, relu4_2 and relu5_1 are modules 3, 33 and 43 of the published network.
+    for layer, end in (("relu1_1", 4), ("relu4_2", 34), ("relu5_1", 44)):
+        torch.testing.assert_close(taps[layer], vgg[:end](x), rtol=1e-4, atol=1e-4)
+    assert torch.equal(encoder(x).relu4_1, vgg[:31](x))
+
+
+def test_encoder_cut_at_relu4_1_is_refused_where_deeper_layers_are_needed(tmp_path):
+    state = {k: v for k, v in random_vgg().state_dict().items() if int(k.split(".")[0]) <= 30}
+    torch.save(state, tmp_path / "vgg31.pth")
+    with pytest.raises(AdaINError, match=r"stops before relu5_1.*full vgg_normalised.pth"):
+        load_encoder(tmp_path / "vgg31.pth", last="relu5_1")
+
+
 def test_decoder_given_as_vgg_is_refused_with_a_hint(published_weights):
     with pytest.raises(AdaINError, match=r"decoder.pth holds 18 tensors that look like the "
                                          r"published decoder.*pass it as --decoder\?"):
@@ -147,6 +165,14 @@ def test_torchvision_vgg19_file_loads_with_folded_normalisation(tmp_path):
     reference = VGGEncoder()
     reference.set_imagenet_preprocess()
     assert torch.allclose(encoder.module.preprocess.weight, reference.preprocess.weight)
+
+
+def test_torchvision_vgg19_file_loads_to_relu5_1(tmp_path):
+    state = torchvision_features_state()
+    torch.save(state, tmp_path / "vgg19.pth")
+    encoder = load_encoder(tmp_path / "vgg19.pth", last="relu5_1").module
+    assert torch.equal(encoder.conv5_1.weight, state["features.28.weight"])
+    assert torch.equal(encoder.conv4_2.bias, state["features.21.bias"])
 
 
 def test_state_dict_saved_from_a_wrapper_loads(tmp_path):
