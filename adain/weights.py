@@ -25,7 +25,7 @@ from torch import Tensor, nn
 
 from .atomic import atomic_path
 from .decoder import Decoder
-from .encoder import ADAIN_LAST, VGG19_CONVS, VGGEncoder
+from .encoder import ADAIN_LAST, LAYERS, VGG19_CONVS, VGGEncoder
 from .errors import AdaINError
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,8 @@ UNUSED_LAYERS: dict[str, set[str]] = {
 }
 # Our layers every file of a kind must hold: a VGG file may stop after relu4_1.
 _REQUIRED = {"encoder": set(VGGEncoder().state_dict()), "decoder": set(Decoder().state_dict())}
-_VGG_LAYERS = {"preprocess"} | {name for name, _, _ in VGG19_CONVS}
+CONV_NAMES = tuple(name for name, _, _ in VGG19_CONVS)
+_VGG_LAYERS = {"preprocess", *CONV_NAMES}
 LAYOUT_KIND = {"published-vgg": "encoder", "torchvision-vgg19": "encoder",
                "published-decoder": "decoder"}
 LAYOUT_DESCRIPTION = {
@@ -284,6 +285,13 @@ def _torchvision_weights() -> WeightsFile:
     return WeightsFile(Path("torchvision VGG19_Weights.IMAGENET1K_V1"), dict(state))
 
 
+def _deepest(wf: WeightsFile) -> str:
+    """The deepest VGG layer an encoder file holds (relu4_1 or beyond)."""
+    table = REMAP.get(wf.layout, {})
+    names = {table.get(key.rsplit(".", 1)[0], key.rsplit(".", 1)[0]) for key in wf.tensors}
+    return [layer for name, layer in zip(CONV_NAMES, LAYERS, strict=True) if name in names][-1]
+
+
 def save_weights(module: nn.Module, path: str | Path, kind: str, **metadata: object) -> Path:
     """Write ``module`` in our format (safetensors + metadata), atomically."""
     meta = {"format": "adain", "format_version": FORMAT_VERSION, "kind": kind}
@@ -298,8 +306,9 @@ def convert_weights(source: str | Path, target: str | Path) -> str:
     """Rewrite encoder or decoder weights in our format; returns the kind written."""
     wf = read_weights(source) if str(source) != TORCHVISION else _torchvision_weights()
     if wf.kind == "encoder":
-        encoder = load_encoder(source)
-        save_weights(encoder.module, target, "encoder", encoder=encoder.identity,
+        encoder = load_encoder(source)  # its fingerprint is the AdaIN encoder's, to relu4_1
+        full = load_encoder(source, last=_deepest(wf))  # and keep every layer the file has
+        save_weights(full.module, target, "encoder", encoder=encoder.identity,
                      encoder_sha256=encoder.sha256)
     elif wf.kind == "decoder":
         decoder = load_decoder(source)

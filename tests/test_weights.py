@@ -129,6 +129,8 @@ def test_convert_published_files(tmp_path, published_weights):
     encoder = load_encoder(tmp_path / "vgg.safetensors")
     assert encoder.identity == "vgg_normalised"
     assert encoder.sha256 == load_encoder(published_weights[0]).sha256
+    deep = load_encoder(tmp_path / "vgg.safetensors", last="relu5_4").module
+    assert torch.equal(deep.conv5_4.weight, random_vgg()[51].weight)
     assert load_decoder(tmp_path / "dec.safetensors").encoder_identity == "vgg_normalised"
 
 
