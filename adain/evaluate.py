@@ -52,21 +52,21 @@ def match_triples(contents: Path, styles: Path, stylized: Path) -> tuple[list[Tr
     results = expand_inputs([stylized])
     if len(content_files) == len(style_files) == len(results) == 1 and not stylized.is_dir():
         return [Triple(content_files[0][0], style_files[0], results[0][0])], []
-    expected: dict[tuple[Path, str], tuple[Path, Path]] = {}
+    expected: dict[tuple[Path, str], list[tuple[Path, Path]]] = {}
     for content, root in content_files:
         for style in style_files:
             key = (content.parent.relative_to(root), f"{content.stem}_stylized_{style.stem}")
-            if key in expected:
-                raise AdaINError(f"{expected[key][0]} with {expected[key][1]} and {content} with "
-                                 f"{style} would have the same result name {key[1]}; rename one")
-            expected[key] = (content, style)
+            expected.setdefault(key, []).append((content, style))
     triples, unmatched = [], []
     for image, root in results:
-        pair = expected.get((image.parent.relative_to(root), image.stem))
-        if pair is None:
-            unmatched.append(image)
+        pairs = expected.get((image.parent.relative_to(root), image.stem), [])
+        if len(pairs) > 1:
+            raise AdaINError(f"{image} could be {pairs[0][0]} with {pairs[0][1]} or "
+                             f"{pairs[1][0]} with {pairs[1][1]}; rename one or give the files")
+        if pairs:
+            triples.append(Triple(*pairs[0], image))
         else:
-            triples.append(Triple(*pair, image))
+            unmatched.append(image)
     return triples, unmatched
 
 
@@ -86,7 +86,9 @@ def score_triples(evaluator: Evaluator, triples: Sequence[Triple], style_size: i
                                 min_side=MIN_SIDE)
                 style_path, style_feats = triple.style, evaluator.features(style)
             stylized = prepare(triple.stylized, 0, False, evaluator.device, min_side=MIN_SIDE)
-            content = prepare(triple.content, 0, False, evaluator.device, min_side=MIN_SIDE)
+            # only as large as needed to cover the result (the memory check is for that size)
+            content = prepare(triple.content, min(stylized.shape[-2:]), False,
+                              evaluator.device, min_side=MIN_SIDE)
             rows[index] = Row(triple, evaluator.score(stylized, content, style_feats))
         except AdaINError as exc:
             rows[index] = Row(triple, None, str(exc))
@@ -146,7 +148,8 @@ def alpha_sweep(stylizer: Stylizer, evaluator: Evaluator, pairs: Sequence[tuple[
     """Stylise each (content, style) pair at each alpha and score the results."""
     points = []
     for content_path, style_path in pairs:
-        content = stylizer.prepare(content_path, options.content_size, options.crop)
+        content = prepare(content_path, options.content_size, options.crop, stylizer.device,
+                          min_side=MIN_SIDE)
         stats = [stylizer.style_stats(style_path, options.style_size, options.crop)]
         style = prepare(style_path, options.style_size, options.crop, evaluator.device,
                         min_side=MIN_SIDE)

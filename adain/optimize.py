@@ -31,9 +31,9 @@ from .weights import load_encoder
 
 DEFAULT_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 DEFAULT_CONTENT_LAYERS = ("relu4_2",)
-# Memory for one L-BFGS step per image pixel: the forward and backward passes to relu5_1
-# (about 3x AdaIN's inference) plus L-BFGS's history of 100 image-sized vectors.
-BYTES_PER_PIXEL = 3600
+# Memory per image pixel: the activations kept for the backward pass to relu5_1 (about
+# 2.2 kB) plus L-BFGS's history of 100 pairs of image-sized float32 vectors (2.4 kB).
+BYTES_PER_PIXEL = 5200
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class OptimizeConfig:
     content_layers: tuple[str, ...] = DEFAULT_CONTENT_LAYERS
     style_layers: tuple[str, ...] = DEFAULT_STYLE_LAYERS
     init: str = "content"  # "content" or "noise"
-    seed: int = 0  # for the noise start; the result is deterministic for a seed on a device
+    seed: int = 0  # for the noise start; on the CPU the result is the same for a seed
     size: int = 512  # shorter side of the content and the style; 0 keeps their sizes
     preserve_color: bool = False  # recolour the style to the content's colours first
 
@@ -79,7 +79,7 @@ class OptimizeConfig:
 
 @dataclass(frozen=True)
 class Progress:
-    step: int  # L-BFGS iterations begun
+    step: int  # L-BFGS iterations finished
     content_loss: float  # weighted, as optimised
     style_loss: float
 
@@ -112,7 +112,7 @@ def optimize(encoder: VGGEncoder, content: Tensor, style: Tensor,
         c_loss, s_loss = objective(image)
         loss = c_loss + s_loss
         if not torch.isfinite(loss):
-            raise AdaINError(f"the loss became {loss.item()} after {len(history)} steps; "
+            raise AdaINError(f"the loss became {loss.item()} after {len(history) - 1} steps; "
                              "lower --style-weight or --content-weight")
         point = Progress(0, c_loss.item(), s_loss.item())
         done = max(optimizer.state[image].get("n_iter", 0) - 1, 0)  # iterations finished

@@ -24,7 +24,7 @@ from safetensors.torch import save_file
 from torch import Tensor, nn
 
 from .atomic import atomic_path
-from .decoder import Decoder
+from .decoder import DECODER_CONVS, Decoder
 from .encoder import ADAIN_LAST, LAYERS, VGG19_CONVS, VGGEncoder
 from .errors import AdaINError
 
@@ -62,8 +62,12 @@ UNUSED_LAYERS: dict[str, set[str]] = {
     "torchvision-vgg19": {"classifier.0", "classifier.3", "classifier.6"},
 }
 # Our layers every file of a kind must hold: a VGG file may stop after relu4_1.
-_REQUIRED = {"encoder": set(VGGEncoder().state_dict()), "decoder": set(Decoder().state_dict())}
 CONV_NAMES = tuple(name for name, _, _ in VGG19_CONVS)
+_REQUIRED = {
+    "encoder": {f"{name}.{p}" for name in ("preprocess", *CONV_NAMES[:LAYERS.index(ADAIN_LAST) + 1])
+                for p in ("weight", "bias")},
+    "decoder": {f"{name}.{p}" for name, *_ in DECODER_CONVS for p in ("weight", "bias")},
+}
 _VGG_LAYERS = {"preprocess", *CONV_NAMES}
 LAYOUT_KIND = {"published-vgg": "encoder", "torchvision-vgg19": "encoder",
                "published-decoder": "decoder"}

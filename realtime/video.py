@@ -83,16 +83,25 @@ def video_warping_error(video: str, stylized: str,
     """(temporal warping error, frames) of ``stylized`` against its input ``video``: flow
     on the input frames, occlusions masked (Lai et al., ECCV 2018). Either may be a video
     file or a folder of frames; they must have the same number of frames."""
-    source, result = open_source(video), open_source(stylized)
+    source = open_source(video)
     try:
-        if source.live or result.live:
-            raise RealtimeError("the warping error needs recorded videos, not live sources")
+        result = open_source(stylized)
         try:
-            return mean_warping_error(source.frames(), result.frames(),
-                                      lambda n: on_frame and on_frame(n, source.frame_count))
-        except ValueError as exc:  # zip(strict=True): one ran out first
-            raise RealtimeError(f"{video} and {stylized} have different numbers of frames; "
-                                "compare a video with its own stylised version") from exc
+            if source.live or result.live:
+                raise RealtimeError("the warping error needs recorded videos, not live sources")
+            try:
+                error, frames = mean_warping_error(
+                    source.frames(), result.frames(),
+                    lambda n: on_frame and on_frame(n, source.frame_count))
+            except ValueError as exc:  # zip(strict=True): one ran out first
+                raise RealtimeError(f"{video} and {stylized} have different numbers of "
+                                    "frames; compare a video with its own stylised version"
+                                    ) from exc
+        finally:
+            result.release()
     finally:
         source.release()
-        result.release()
+    if frames < 2:
+        raise RealtimeError(f"{video} has {frames} readable frame(s); the warping error needs "
+                            "at least 2")
+    return error, frames

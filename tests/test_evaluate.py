@@ -90,11 +90,15 @@ def test_three_files_are_a_triple_whatever_their_names(tmp_path):
     assert match_triples(*paths) == ([Triple(*paths)], [])
 
 
-def test_two_pairs_with_one_result_name_are_refused(tmp_path):
-    for name in ("c/a_stylized_b.png", "c/a.png", "s/c.png", "s/b_stylized_c.png", "out/x.png"):
+def test_a_result_name_two_pairs_could_have_is_refused(tmp_path):
+    for name in ("c/a_stylized_b.png", "c/a.png", "s/c.png", "s/b_stylized_c.png",
+                 "out/a_stylized_c.png"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         write_image(tmp_path / name, (20, 20))
-    with pytest.raises(AdaINError, match="same result name a_stylized_b_stylized_c"):
+    triples, _ = match_triples(tmp_path / "c", tmp_path / "s", tmp_path / "out")
+    assert [t.stylized.name for t in triples] == ["a_stylized_c.png"]  # no clash, no fuss
+    write_image(tmp_path / "out" / "a_stylized_b_stylized_c.png", (20, 20))
+    with pytest.raises(AdaINError, match="a_stylized_b_stylized_c.png could be"):
         match_triples(tmp_path / "c", tmp_path / "s", tmp_path / "out")
 
 

@@ -25,11 +25,9 @@ def test_losses_fall_from_noise(deep_encoder):
     image, history = optimize(deep_encoder, content, style,
                               OptimizeConfig(steps=8, init="noise", size=0))
     first, last = history[0], history[-1]
-    assert last.step == 8 and len(history) == 9
+    assert [p.step for p in history] == list(range(9))
     assert last.style_loss < 0.5 * first.style_loss
     assert last.content_loss < first.content_loss
-    totals = [p.total for p in history[:-1]]
-    assert totals == sorted(totals, reverse=True)  # the best point so far never rises
     assert image.shape == content.shape and 0.0 <= image.min() and image.max() <= 1.0
 
 

@@ -90,13 +90,16 @@ def eval_command(
         if stylized is not None or plot is not None:
             evaluator = _evaluator(vgg, device.value)
             info["vgg"] = vgg
+        if plot is not None:  # load the decoder before any other work: a wrong one fails now
+            from ..stylizer import Stylizer
+
+            stylizer = Stylizer(vgg, decoder, device.value)
         if stylized is not None:
             rows = _score(evaluator, content, style, stylized, style_size)
         if video is not None:
             info["video"] = _video(video, stylized_video)
         if plot is not None:
-            _sweep(evaluator, vgg, decoder, device.value, content, style, plot, alphas,
-                   content_size, style_size)
+            _sweep(evaluator, stylizer, content, style, plot, alphas, content_size, style_size)
         if json_path is not None:
             from ..evaluate import write_json
 
@@ -170,13 +173,12 @@ def _video(video: Path, stylized_video: Path) -> dict[str, object]:
             "frames": frames}
 
 
-def _sweep(evaluator, vgg: str, decoder: Path, device: str, content: Path, style: Path,
-           plot: Path, count: int, content_size: int, style_size: int) -> None:
+def _sweep(evaluator, stylizer, content: Path, style: Path, plot: Path, count: int,
+           content_size: int, style_size: int) -> None:
     from ..batch import expand_inputs
     from ..evaluate import alpha_sweep, plot_sweep, sweep_alphas
-    from ..stylizer import StyleOptions, Stylizer
+    from ..stylizer import StyleOptions
 
-    stylizer = Stylizer(vgg, decoder, device)
     pairs = [(c, s) for c, _ in expand_inputs([content]) for s, _ in expand_inputs([style])]
     alphas = sweep_alphas(count)
     options = StyleOptions(content_size=content_size, style_size=style_size)
