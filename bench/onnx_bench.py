@@ -30,10 +30,11 @@ ROOT = Path(__file__).resolve().parents[1]
 MEDIA = ROOT.parent / "shared" / "media"
 sys.path.insert(0, str(ROOT / "tests"))
 
+from adain.export import ExportConfig, export_onnx  # noqa: E402
+from adain.export.graphs import StylizerGraph  # noqa: E402
+
 from adain.images import array_to_tensor, center_crop, load_image, resize_shorter  # noqa: E402
 from adain.weights import load_decoder, load_encoder  # noqa: E402
-from export import ExportConfig, export_onnx  # noqa: E402
-from export.graphs import StylizerGraph  # noqa: E402
 
 
 def timeit(run, repeat: int) -> float:

@@ -26,19 +26,18 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 MEDIA = ROOT.parent / "shared" / "media"
 
-from realtime import frames  # noqa: E402
-from realtime.engine import Engine  # noqa: E402
-from realtime.sources import open_source  # noqa: E402
-from realtime.stabilize import mean_warping_error  # noqa: E402
-from realtime.stylize import FrameStylizer  # noqa: E402
-from realtime.video import stylize_video  # noqa: E402
+from adain.realtime import frames  # noqa: E402
+from adain.realtime.engine import Engine  # noqa: E402
+from adain.realtime.sources import open_source  # noqa: E402
+from adain.realtime.stabilize import mean_warping_error  # noqa: E402
+from adain.realtime.stylize import FrameStylizer  # noqa: E402
+from adain.realtime.video import stylize_video  # noqa: E402
 
 
 def random_graphs(folder: Path) -> Path:
     sys.path.insert(0, str(ROOT / "tests"))
+    from adain.export import ExportConfig, export_onnx
     from published import random_decoder, random_vgg, save_published
-
-    from export import ExportConfig, export_onnx
 
     vgg = save_published(random_vgg(), folder / "vgg_normalised.pth")
     decoder = save_published(random_decoder(), folder / "decoder.pth")

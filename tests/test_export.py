@@ -5,13 +5,13 @@ import onnx
 import onnxruntime as ort
 import pytest
 import torch
+from adain.export import ExportConfig, export_onnx
 from conftest import write_image
 from typer.testing import CliRunner
 
 from adain import AdaINError, StyleOptions
 from adain.cli import app
 from adain.ops import calc_mean_std
-from export import ExportConfig, export_onnx
 
 runner = CliRunner()
 

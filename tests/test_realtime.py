@@ -6,17 +6,17 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from adain.realtime import frames
+from adain.realtime.engine import Engine, RealtimeError, choose_provider
+from adain.realtime.pipeline import Pipeline
+from adain.realtime.sources import Source, open_source
+from adain.realtime.stabilize import Stabilizer, warping_error
+from adain.realtime.stylize import FrameStylizer
+from adain.realtime.video import stylize_video
+from adain.realtime.writer import ffmpeg
 from typer.testing import CliRunner
 
 from adain.cli import app
-from realtime import frames
-from realtime.engine import Engine, RealtimeError, choose_provider
-from realtime.pipeline import Pipeline
-from realtime.sources import Source, open_source
-from realtime.stabilize import Stabilizer, warping_error
-from realtime.stylize import FrameStylizer
-from realtime.video import stylize_video
-from realtime.writer import ffmpeg
 
 runner = CliRunner()
 
@@ -47,7 +47,8 @@ def probe(path: Path) -> dict:
 
 
 def test_realtime_never_imports_torch():
-    code = ("import sys, realtime.live, realtime.video, realtime.engine, realtime.stabilize; "
+    code = ("import sys, adain.realtime.live, adain.realtime.video, adain.realtime.engine, "
+            "adain.realtime.stabilize; "
             "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=Path(__file__).resolve().parents[1], timeout=120)

@@ -158,8 +158,8 @@ def _print_table(rows: list[Row]) -> None:
 
 
 def _video(video: Path, stylized_video: Path) -> dict[str, object]:
-    from realtime.engine import RealtimeError
-    from realtime.video import video_warping_error
+    from ..realtime.engine import RealtimeError
+    from ..realtime.video import video_warping_error
 
     with user_errors(RealtimeError), Progress(*_PROGRESS, console=err_console,
                                               transient=True) as bar:

@@ -46,7 +46,7 @@ def export(
     if int8 and calib_dir is None:
         raise fail("--int8 needs --calib-dir DIR with images to calibrate on", 2)
     with user_errors():
-        from export import ExportConfig, export_onnx
+        from ..export import ExportConfig, export_onnx
 
         config = ExportConfig(vgg=vgg, decoder=str(decoder), out_dir=str(output), verify=verify,
                               half=half, int8=int8,

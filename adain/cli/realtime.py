@@ -73,10 +73,10 @@ def webcam(
     ] = False,
 ) -> None:
     """Stylise a camera (or any video source) live, in a window."""
-    from realtime.engine import RealtimeError
+    from ..realtime.engine import RealtimeError
 
     with user_errors(RealtimeError):
-        from realtime.live import LiveConfig, run_live
+        from ..realtime.live import LiveConfig, run_live
 
         stats = run_live(LiveConfig(
             source=source, styles=tuple(str(s) for s in style), onnx_dir=onnx_dir, size=size,
@@ -109,11 +109,11 @@ def video(
     precision: PrecisionOpt = Precision.fp32,
 ) -> None:
     """Stylise video files: every frame, same frame rate, audio kept, H.264 MP4."""
-    from realtime.engine import Engine, RealtimeError
+    from ..realtime.engine import Engine, RealtimeError
 
     with user_errors(RealtimeError):
-        from realtime.stylize import FrameStylizer
-        from realtime.video import output_path, stylize_video
+        from ..realtime.stylize import FrameStylizer
+        from ..realtime.video import output_path, stylize_video
 
         targets = [output_path(path, output, str(style), len(inputs)) for path in inputs]
         if len(set(targets)) < len(targets):
