@@ -1,83 +1,34 @@
-"""Image I/O: any picture file in, RGB float tensors in [0, 1] out, and back to files.
+"""Image I/O for the torch side: pictures as RGB float tensors in [0, 1], and back to files.
 
-Loading applies the EXIF orientation and turns every mode into RGB: greyscale, palette,
-CMYK, 16-bit (scaled by 65535, not clipped) and 32-bit float; transparency is composited
-on white. Resizing is bilinear with antialiasing (as PIL's, which the published tools
-used). Saving rounds like torchvision's ``save_image`` and writes atomically.
+Files are read by ``adain.picture`` (EXIF orientation, ICC profiles to sRGB, every mode to
+RGB, transparency on white), the same reader the torch-free realtime side uses. Resizing
+is bilinear with antialiasing (as PIL's, which the published tools used). Saving rounds
+like torchvision's ``save_image`` and writes atomically.
 """
 
 from __future__ import annotations
 
-import contextlib
-import warnings
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
 from torch import Tensor
 
 from .atomic import atomic_path
 from .errors import AdaINError
-
-IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".ppm",
-                    ".pgm", ".jfif"}
-WRITABLE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
-_SIXTEEN_BIT_MODES = {"I;16", "I;16L", "I;16B", "I;16N", "I"}
-
-
-@contextlib.contextmanager
-def read_errors(path: Path) -> Iterator[None]:
-    """Turn PIL's many errors for missing, foreign, huge or broken files into one line."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            yield
-    except FileNotFoundError as exc:
-        raise AdaINError(f"{path}: no such file") from exc
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise AdaINError(f"{path}: refused, the picture is too large to decode safely "
-                         f"({exc}); scale it down first") from exc
-    except UnidentifiedImageError as exc:
-        raise AdaINError(f"{path}: not an image file this tool can read") from exc
-    except (OSError, SyntaxError, ValueError) as exc:  # PIL's errors for broken files
-        raise AdaINError(f"{path}: the image is corrupt or truncated ({exc}); "
-                         "re-export or re-download it") from exc
-
-
-def image_size(path: str | Path) -> tuple[int, int]:
-    """(width, height) from the file's header, without decoding the pixels."""
-    path = Path(path)
-    with read_errors(path), Image.open(path) as img:
-        return img.size
-
-
-def load_image(path: str | Path) -> np.ndarray:
-    """Read an image file as float32 RGB (H, W, 3) in [0, 1], or raise a one-line error."""
-    path = Path(path)
-    with read_errors(path), Image.open(path) as img:
-        img.load()
-        return pil_to_array(ImageOps.exif_transpose(img))
-
-
-def pil_to_array(img: Image.Image) -> np.ndarray:
-    """Any PIL image as float32 RGB (H, W, 3) in [0, 1]; transparency composited on white."""
-    if img.mode in _SIXTEEN_BIT_MODES or img.mode == "F":
-        raw = np.asarray(img)
-        grey = raw.astype(np.float32) / (1.0 if img.mode == "F" else 65535.0)
-        alpha = np.ones_like(grey)
-        if "transparency" in img.info and isinstance(img.info["transparency"], int):
-            alpha = (raw != img.info["transparency"]).astype(np.float32)
-        grey = np.clip(grey, 0.0, 1.0) * alpha + (1.0 - alpha)
-        return np.repeat(grey[:, :, None], 3, axis=2)
-    has_alpha = img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info
-    if has_alpha:
-        rgba = np.asarray(img.convert("RGBA"), dtype=np.float32) / 255.0
-        rgb, alpha = rgba[:, :, :3], rgba[:, :, 3:]
-        return np.ascontiguousarray(rgb * alpha + (1.0 - alpha))
-    return np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
+from .picture import (  # noqa: F401  (the readers, re-exported for the torch side)
+    IMAGE_EXTENSIONS,
+    WRITABLE_EXTENSIONS,
+    find_images,
+    image_size,
+    load_image,
+    pil_to_array,
+    read_errors,
+    resized_shape,
+    srgb_profile,
+)
 
 
 def array_to_tensor(array: np.ndarray) -> Tensor:
@@ -97,15 +48,6 @@ def array_to_tensor(array: np.ndarray) -> Tensor:
 
 # Host bytes per pixel while decoding: PIL's buffer, the float32 array, the tensor.
 DECODE_BYTES_PER_PIXEL = 32
-
-
-def resized_shape(height: int, width: int, size: int) -> tuple[int, int]:
-    """(height, width) once the shorter side is ``size`` (0 keeps the shape)."""
-    if size == 0 or min(height, width) == size:
-        return height, width
-    if height <= width:
-        return size, int(size * width / height)
-    return int(size * height / width), size
 
 
 def resize_shorter(image: Tensor, size: int) -> Tensor:
@@ -149,10 +91,3 @@ def save_image(image: Tensor | np.ndarray | Image.Image, path: str | Path,
     with atomic_path(path) as tmp:
         pil.save(tmp, format=fmt, **({"quality": quality} if fmt in ("JPEG", "WEBP") else {}))
     return path
-
-
-def find_images(root: Path) -> list[Path]:
-    """Image files under a folder, recursively, in a stable order (hidden files skipped)."""
-    return sorted(p for p in root.rglob("*")
-                  if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
-                  and not any(part.startswith(".") for part in p.relative_to(root).parts))

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
+from ..errors import AdaINError
 from . import frames
 
 log = logging.getLogger(__name__)
@@ -20,7 +21,7 @@ PROVIDERS = {"tensorrt": "TensorrtExecutionProvider", "cuda": "CUDAExecutionProv
 AUTO_ORDER = ("tensorrt", "cuda", "cpu")
 
 
-class RealtimeError(Exception):
+class RealtimeError(AdaINError):
     """An expected failure (missing graphs, bad source, no such provider): one line."""
 
 
