@@ -14,6 +14,7 @@ from .eval import EXAMPLES as EVAL_EXAMPLES
 from .eval import eval_command
 from .export import EXAMPLES as EXPORT_EXAMPLES
 from .export import export
+from .help import Command, Group
 from .optimize import EXAMPLES as OPTIMIZE_EXAMPLES
 from .optimize import optimize
 from .realtime import video, webcam
@@ -25,20 +26,21 @@ from .weights import weights_app
 
 app = typer.Typer(
     name="adain",
+    cls=Group,
     help="Arbitrary-style neural style transfer with Adaptive Instance Normalization "
          "(Huang & Belongie, ICCV 2017).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
-    rich_markup_mode="rich",
+    rich_markup_mode=None,
 )
-app.command(no_args_is_help=True, epilog=STYLIZE_EXAMPLES)(stylize)
-app.command(no_args_is_help=True, epilog=TRAIN_EXAMPLES)(train)
-app.command(no_args_is_help=True, epilog=EXPORT_EXAMPLES)(export)
-app.command(no_args_is_help=True, epilog=OPTIMIZE_EXAMPLES)(optimize)
-app.command("eval", no_args_is_help=True, epilog=EVAL_EXAMPLES)(eval_command)
-app.command(no_args_is_help=True)(webcam)
-app.command(no_args_is_help=True)(video)
+app.command(cls=Command, no_args_is_help=True, epilog=STYLIZE_EXAMPLES)(stylize)
+app.command(cls=Command, no_args_is_help=True, epilog=TRAIN_EXAMPLES)(train)
+app.command(cls=Command, no_args_is_help=True, epilog=EXPORT_EXAMPLES)(export)
+app.command(cls=Command, no_args_is_help=True, epilog=OPTIMIZE_EXAMPLES)(optimize)
+app.command("eval", cls=Command, no_args_is_help=True, epilog=EVAL_EXAMPLES)(eval_command)
+app.command(cls=Command, no_args_is_help=True)(webcam)
+app.command(cls=Command, no_args_is_help=True)(video)
 app.add_typer(weights_app, name="weights")
 
 

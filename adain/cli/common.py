@@ -12,8 +12,10 @@ from rich.markup import escape
 
 from ..errors import AdaINError
 
-console = Console()
-err_console = Console(stderr=True)
+# soft_wrap: long lines (file paths above all) are never broken where the output is not a
+# terminal; the terminal wraps them itself.
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 class Device(str, enum.Enum):

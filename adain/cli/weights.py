@@ -10,11 +10,12 @@ from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
 from .common import console, err_console, user_errors
+from .help import Command
 
 weights_app = typer.Typer(help="Get, inspect and convert weight files.", no_args_is_help=True)
 
 
-@weights_app.command()
+@weights_app.command(cls=Command)
 def fetch(
     dest: Annotated[Path, typer.Option("--dest", "-d", help="Folder to put the files in.")
                     ] = Path("models"),
@@ -45,7 +46,7 @@ def fetch(
         console.print(f"the published weights are already in {escape(str(dest))}")
 
 
-@weights_app.command()
+@weights_app.command(cls=Command)
 def info(files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False)]) -> None:
     """Say what a weights file holds and whether it loads as an encoder or a decoder."""
     with user_errors():
@@ -59,7 +60,7 @@ def info(files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False
             console.print(f"  loads as {check_loads(wf)}")
 
 
-@weights_app.command()
+@weights_app.command(cls=Command)
 def convert(
     source: Annotated[Path, typer.Argument(exists=True, dir_okay=False,
                                            help="A published .pth or torchvision vgg19 file.")],
