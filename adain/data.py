@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps
+from PIL import Image
 from torch.utils.data import Dataset, Sampler
 
 from .errors import AdaINError
-from .images import find_images, pil_to_array, read_errors
+from .picture import find_images, open_image, pil_to_array
 
 log = logging.getLogger(__name__)
 
@@ -44,13 +44,11 @@ def load_train_image(path: Path, image_size: int, crop_size: int,
     An image whose shorter side would be under ``crop_size`` is upscaled to it.
     """
     target = max(image_size, crop_size) if image_size else crop_size
-    with read_errors(path), Image.open(path) as img:
-        if image_size:  # JPEG: decode at a reduced scale, still at least image_size
-            img.draft("RGB", (target, target))
-        img = ImageOps.exif_transpose(img)
-        if img.mode not in ("RGB", "L"):
-            img = Image.fromarray((pil_to_array(img) * 255 + 0.5).astype(np.uint8))
-        img = img.convert("RGB")
+    # JPEG: decode at a reduced scale, still at least image_size
+    img = open_image(path, draft=(target, target) if image_size else None)
+    if img.mode not in ("RGB", "L"):
+        img = Image.fromarray((pil_to_array(img) * 255 + 0.5).astype(np.uint8))
+    img = img.convert("RGB")
     w, h = img.size
     short = min(w, h)
     if image_size or short < crop_size:

@@ -67,10 +67,15 @@ def image_size(path: str | Path) -> tuple[int, int]:
     return (height, width) if turned else (width, height)
 
 
-def open_image(path: str | Path) -> Image.Image:
-    """A picture file decoded, upright, and in sRGB (any mode; see ``pil_to_array``)."""
+def open_image(path: str | Path, draft: tuple[int, int] | None = None) -> Image.Image:
+    """A picture file decoded, upright, and in sRGB (any mode; see ``pil_to_array``).
+
+    ``draft`` (width, height) lets a JPEG decode at a reduced scale that still covers it.
+    """
     path = Path(path)
     with read_errors(path), Image.open(path) as img:
+        if draft:
+            img.draft("RGB", draft)
         img.load()
         return to_srgb(ImageOps.exif_transpose(img), path)
 
