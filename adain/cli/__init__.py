@@ -17,6 +17,7 @@ from .export import export
 from .optimize import EXAMPLES as OPTIMIZE_EXAMPLES
 from .optimize import optimize
 from .realtime import video, webcam
+from .styles import styles
 from .stylize import EXAMPLES as STYLIZE_EXAMPLES
 from .stylize import stylize
 from .train import EXAMPLES as TRAIN_EXAMPLES
@@ -33,6 +34,7 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 app.command(no_args_is_help=True, epilog=STYLIZE_EXAMPLES)(stylize)
+app.command()(styles)
 app.command(no_args_is_help=True, epilog=TRAIN_EXAMPLES)(train)
 app.command(no_args_is_help=True, epilog=EXPORT_EXAMPLES)(export)
 app.command(no_args_is_help=True, epilog=OPTIMIZE_EXAMPLES)(optimize)
