@@ -18,6 +18,7 @@ from .help import Command, Group
 from .optimize import EXAMPLES as OPTIMIZE_EXAMPLES
 from .optimize import optimize
 from .realtime import video, webcam
+from .styles import styles
 from .stylize import EXAMPLES as STYLIZE_EXAMPLES
 from .stylize import stylize
 from .train import EXAMPLES as TRAIN_EXAMPLES
@@ -35,6 +36,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 app.command(cls=Command, no_args_is_help=True, epilog=STYLIZE_EXAMPLES)(stylize)
+app.command(cls=Command)(styles)
 app.command(cls=Command, no_args_is_help=True, epilog=TRAIN_EXAMPLES)(train)
 app.command(cls=Command, no_args_is_help=True, epilog=EXPORT_EXAMPLES)(export)
 app.command(cls=Command, no_args_is_help=True, epilog=OPTIMIZE_EXAMPLES)(optimize)

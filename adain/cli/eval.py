@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from .common import Device, console, err_console, fail, user_errors
+from .styles import resolved
 
 if TYPE_CHECKING:
     from ..evaluate import Row
@@ -39,9 +40,11 @@ _PROGRESS = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn()
 
 def eval_command(
     content: Annotated[Path | None, typer.Option(
-        exists=True, show_default=False, help="Content image or folder.")] = None,
+        callback=resolved("content"), show_default=False, help="Content image or folder.")
+    ] = None,
     style: Annotated[Path | None, typer.Option(
-        "--style", "-s", exists=True, show_default=False, help="Style image or folder.")
+        "--style", "-s", callback=resolved("style"), show_default=False,
+        help="Style image or folder, or a bundled style's name (adain styles).")
     ] = None,
     stylized: Annotated[Path | None, typer.Option(
         exists=True, show_default=False,

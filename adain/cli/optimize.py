@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from .common import Device, console, err_console, user_errors
+from .styles import resolved
 
 EXAMPLES = """
 [b]Examples[/b]
@@ -26,10 +27,11 @@ def _layers(text: str) -> tuple[str, ...]:
 
 
 def optimize(
-    content: Annotated[Path, typer.Argument(exists=True, dir_okay=False, show_default=False,
-                                            help="Content image.")],
-    style: Annotated[Path, typer.Option("--style", "-s", exists=True, dir_okay=False,
-                                        show_default=False, help="Style image.")],
+    content: Annotated[Path, typer.Argument(callback=resolved("content", folders=False),
+                                            show_default=False, help="Content image.")],
+    style: Annotated[Path, typer.Option(
+        "--style", "-s", callback=resolved("style", folders=False), show_default=False,
+        help="Style image, or a bundled style's name (adain styles).")],
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", show_default=False,
         help="Result file \\[default: output/optimize/{content}_stylized_{style}.png].")] = None,

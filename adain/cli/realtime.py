@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from .common import console, err_console, user_errors
+from .styles import resolved
 
 KEY_HELP = ("Keys: q/Esc quit, space pause, n/p next/previous style, +/- alpha, "
             "c colour preservation, s snapshot, r record.")
@@ -49,8 +50,9 @@ PrecisionOpt = Annotated[Precision, typer.Option(
 
 
 def webcam(
-    style: Annotated[list[Path], typer.Option("--style", "-s", exists=True, dir_okay=False,
-                                              help="Style image; repeat to switch with n/p.")],
+    style: Annotated[list[Path], typer.Option(
+        "--style", "-s", callback=resolved("style", folders=False),
+        help="Style image or bundled style's name (adain styles); repeat to switch with n/p.")],
     source: Annotated[str, typer.Option(
         help="Camera index, video file, stream URL or folder of images.")] = "0",
     onnx_dir: OnnxDir = Path("models/onnx"),
@@ -94,8 +96,9 @@ webcam.__doc__ = f"Stylise a camera (or any video source) live, in a window. {KE
 
 def video(
     inputs: Annotated[list[str], typer.Argument(help="Video files.", show_default=False)],
-    style: Annotated[Path, typer.Option("--style", "-s", exists=True, dir_okay=False,
-                                        help="Style image.")],
+    style: Annotated[Path, typer.Option(
+        "--style", "-s", callback=resolved("style", folders=False),
+        help="Style image, or a bundled style's name (adain styles).")],
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="Output .mp4 for one input, else a folder "
                                "\\[default: {input}_stylized_{style}.mp4 beside the input].")

@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from .common import Device, console, err_console, fail, user_errors
+from .styles import resolved
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -44,11 +45,13 @@ def _parse_weights(text: str | None) -> tuple[float, ...] | None:
 
 def stylize(
     content: Annotated[list[Path], typer.Argument(
-        exists=True, show_default=False,
-        help="Content images, or folders of them (searched recursively).")],
+        callback=resolved("content"), show_default=False,
+        help="Content images, or folders of them (searched recursively); astronaut is the "
+             "bundled photo.")],
     style: Annotated[list[Path], typer.Option(
-        "--style", "-s", exists=True, show_default=False,
-        help="Style image (or folder); repeat for several styles.")],
+        "--style", "-s", callback=resolved("style"), show_default=False,
+        help="Style image (or folder) or a bundled style's name (adain styles); repeat for "
+             "several styles.")],
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", show_default=False,
         help="Output file when there is one result, else a folder \\[default: output/].")] = None,
