@@ -28,6 +28,7 @@ from .picture import (  # noqa: F401  (the readers, re-exported for the torch si
     read_errors,
     resized_shape,
     srgb_profile,
+    to_srgb,
 )
 
 
