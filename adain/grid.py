@@ -157,9 +157,10 @@ class ContactSheet:
         thumb = None if image is None else fit(image, (self.layout.cell, self.layout.cell))
         self.results[self.rows[job.content], self.columns[job.styles]] = thumb
 
-    def save(self) -> Path:
+    def save(self, quality: int = 95) -> Path:
         """Write the sheet atomically, its format following the extension."""
-        return save_image(compose(self.layout, {**self.headers(), **self.results}), self.path)
+        return save_image(compose(self.layout, {**self.headers(), **self.results}), self.path,
+                          quality)
 
     def headers(self) -> dict[Cell, Image.Image | None]:
         """Thumbnails of the inputs; grey where none of an input's results worked."""

@@ -135,7 +135,8 @@ def test_combined_styles_make_one_column(published_weights, tmp_path, combine):
     middle = CELL // 2
     assert (header[middle, : middle - GUTTER] == RED).all()  # the two styles side by side
     assert (header[middle, middle + GUTTER:] == BLUE).all()
-    written = Image.open(tmp_path / "out" / "c_stylized_red+blue.png")
+    name = "red@0.5+blue@0.5" if combine == "weights" else "red+blue_mask-mask"
+    written = Image.open(tmp_path / "out" / f"c_stylized_{name}.png")
     assert np.abs(cell(sheet, 1, 1) - expected_cell(written)).mean() < 1
 
 
