@@ -63,12 +63,14 @@ def expand_inputs(paths: Sequence[Path], skip: Sequence[Path] = ()) -> list[tupl
         every = find_images(path)
         images = [p for p in every if not any(p.resolve().is_relative_to(s) for s in resolved)]
         if every and not images:
-            where = " and ".join(f"the output folder {s}" if s.is_dir() else str(s)
-                                 for s, r in zip(skip, resolved, strict=True)
-                                 if any(p.resolve().is_relative_to(r) for p in every))
-            raise AdaINError(f"{path} holds {_count(len(every), 'image')}, all of them "
-                             f"results of earlier runs inside {where}, where this run writes; "
-                             "give another -o or another input")
+            where = " or ".join(f"inside the output folder {s}" if s.is_dir()
+                                else f"{s}, a file this run writes"
+                                for s, r in zip(skip, resolved, strict=True)
+                                if any(p.resolve().is_relative_to(r) for p in every))
+            raise AdaINError(f"{path} holds {plural(len(every), 'image')}, but "
+                             f"{'it is' if len(every) == 1 else 'all are'} {where}; images there "
+                             "are taken for results of earlier runs and left out; give another "
+                             "-o or another input")
         if not images:
             raise AdaINError(f"{path} holds no image files")
         found += [(image, path) for image in images]
@@ -199,5 +201,6 @@ def _existing(path: Path) -> Image.Image | None:
         return None
 
 
-def _count(n: int, noun: str) -> str:
+def plural(n: int, noun: str) -> str:
+    """'1 image', '2 images'."""
     return f"{n} {noun}{'' if n == 1 else 's'}"

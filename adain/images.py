@@ -9,6 +9,7 @@ content's EXIF when given) where the format allows.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,8 @@ from .picture import (  # noqa: F401  (the readers, re-exported for the torch si
     upright_exif,
 )
 
+log = logging.getLogger(__name__)
+
 
 def array_to_tensor(array: np.ndarray) -> Tensor:
     """(H, W, 3) RGB, uint8 or float in [0, 1], as a (1, 3, H, W) float32 tensor."""
@@ -50,6 +53,7 @@ def array_to_tensor(array: np.ndarray) -> Tensor:
 
 
 _TAGGED_FORMATS = {"JPEG", "PNG", "WEBP", "TIFF"}  # formats that carry ICC and EXIF
+_JPEG_MAX_EXIF = 65533  # one APP1 marker's payload (Pillow refuses more)
 
 # Host bytes per pixel while decoding: PIL's buffer, the float32 array, the tensor.
 DECODE_BYTES_PER_PIXEL = 32
@@ -98,6 +102,10 @@ def save_image(image: Tensor | np.ndarray | Image.Image, path: str | Path,
     pil = image if isinstance(image, Image.Image) else Image.fromarray(np.ascontiguousarray(image))
     fmt = Image.registered_extensions()[path.suffix.lower()]
     options: dict[str, object] = {}
+    if fmt == "JPEG" and len(exif) > _JPEG_MAX_EXIF:
+        log.warning("%s: the content's EXIF (%d bytes) is too long for a JPEG; written without "
+                    "it", path, len(exif))
+        exif = b""
     if fmt in _TAGGED_FORMATS:
         options = {"icc_profile": srgb_profile(), **({"exif": exif} if exif else {})}
     if fmt in ("JPEG", "WEBP"):

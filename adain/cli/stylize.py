@@ -139,11 +139,13 @@ def _run(stylize: Callable[[Job], Image.Image], jobs: Sequence[Job],
 
 
 def _summarise(report: Report, seconds: float, device: str, grid: Path | None) -> None:
+    from ..batch import plural
+
     also = f"; grid in {escape(str(grid))}" if grid is not None else ""
     if report.replaced:
-        also += f"; replaced {_count(len(report.replaced), 'earlier result')}"
+        also += f"; replaced {plural(len(report.replaced), 'earlier result')}"
     if report.skipped:
-        console.print(f"kept {_count(len(report.skipped), 'result')} already there "
+        console.print(f"kept {plural(len(report.skipped), 'result')} already there "
                       "(--skip-existing)")
     if len(report.written) == 1:
         console.print(f"wrote {escape(str(report.written[0]))} in {seconds:.1f} s on {device}"
@@ -161,7 +163,3 @@ def _summarise(report: Report, seconds: float, device: str, grid: Path | None) -
         for reason in reasons:
             err_console.print(f"  {escape(reason)}", highlight=False, soft_wrap=True)
         raise typer.Exit(1)
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
