@@ -92,7 +92,7 @@ def to_srgb(img: Image.Image, name: str | Path = "the picture") -> Image.Image:
     except (ImageCms.PyCMSError, OSError, TypeError) as exc:
         log.warning("%s: its colour profile is unreadable (%s); taken as sRGB", name, exc)
         return img
-    if "srgb" in ImageCms.getProfileDescription(profile).lower():
+    if _is_srgb(ImageCms.getProfileDescription(profile)):
         return img
     mode = img.mode
     if mode == "P":
@@ -109,6 +109,13 @@ def to_srgb(img: Image.Image, name: str | Path = "the picture") -> Image.Image:
         return img
     converted.info = {k: v for k, v in img.info.items() if k != "icc_profile"}
     return converted
+
+
+def _is_srgb(description: str) -> bool:
+    """Whether a profile's description names sRGB itself ("sRGB IEC61966-2.1", "sRGB
+    built-in"), not a space that shares its primaries with another curve ("Linear sRGB")."""
+    text = description.lower()
+    return "srgb" in text and "linear" not in text
 
 
 def srgb_profile() -> bytes:

@@ -3,7 +3,7 @@
 import cv2
 import numpy as np
 import pytest
-from icc import adobe_rgb_profile, adobe_rgb_to_srgb
+from icc import adobe_rgb_profile, adobe_rgb_to_srgb, rgb_profile
 from PIL import Image
 
 from adain.picture import image_size, load_image, srgb_profile
@@ -62,3 +62,12 @@ def test_exif_orientation_in_a_png_is_applied(tmp_path):
     image = load_image(tmp_path / "turned.png")
     assert image.shape == (3, 2, 3) and image_size(tmp_path / "turned.png") == (2, 3)
     assert image[0, 1].tolist() == [1.0, 1.0, 1.0]  # the corner went to the top right
+
+
+def test_a_linear_srgb_profile_is_not_taken_for_srgb(tmp_path):
+    srgb_d50 = {"r": (0.43607, 0.22249, 0.01392), "g": (0.38515, 0.71687, 0.09708),
+                "b": (0.14307, 0.06061, 0.71410)}  # sRGB's primaries, Bradford-adapted
+    linear = rgb_profile("Linear sRGB", srgb_d50, 256)  # gamma 1.0
+    Image.new("RGB", (4, 4), (128, 128, 128)).save(tmp_path / "linear.png", icc_profile=linear)
+    encoded = 1.055 * (128 / 255) ** (1 / 2.4) - 0.055  # linear half grey in sRGB: 188
+    assert np.abs(load_image(tmp_path / "linear.png")[0, 0] * 255 - encoded * 255).max() <= 2

@@ -65,7 +65,7 @@ def stylize(
     mask: Annotated[Path | None, typer.Option(
         exists=True, dir_okay=False, show_default=False,
         help="Spatial control: white areas take the first style, black the second (or, with "
-             "one style, keep the content).")] = None,
+             "one style, keep the content); stretched to the content's size.")] = None,
     content_size: Annotated[int, typer.Option(
         min=0, help="Resize the content's shorter side to this; 0 keeps its size.")] = 512,
     style_size: Annotated[int, typer.Option(
