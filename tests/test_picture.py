@@ -53,7 +53,7 @@ def test_sixteen_bit_rgb_png_is_read_to_within_one_level(tmp_path):
 
 
 def test_exif_orientation_in_a_png_is_applied(tmp_path):
-    pixels = np.zeros((2, 3, 3), np.uint8)
+    pixels = np.full((2, 3, 3), ADOBE_ORANGE, np.uint8)
     pixels[0, 0] = 255  # a white top-left corner
     exif = Image.Exif()
     exif[0x0112] = 6  # shown turned 90 degrees clockwise
@@ -62,6 +62,7 @@ def test_exif_orientation_in_a_png_is_applied(tmp_path):
     image = load_image(tmp_path / "turned.png")
     assert image.shape == (3, 2, 3) and image_size(tmp_path / "turned.png") == (2, 3)
     assert image[0, 1].tolist() == [1.0, 1.0, 1.0]  # the corner went to the top right
+    assert np.abs(image[2, 0] * 255 - adobe_rgb_to_srgb(ADOBE_ORANGE)).max() <= 1  # converted
 
 
 def test_a_linear_srgb_profile_is_not_taken_for_srgb(tmp_path):
