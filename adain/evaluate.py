@@ -1,8 +1,9 @@
 """``adain eval``: which triples to score, scoring them, the alpha sweep, and the reports.
 
 Triples come from explicit files or from folders, matched by the names ``adain stylize``
-and ``adain optimize`` write: ``{content}_stylized_{style}{ext}``, in the content's
-sub-folder. Results are written as JSON or CSV (atomically); the sweep as a PNG plot.
+and ``adain optimize`` write: ``{content}_stylized_{style}{ext}`` (an ``_alpha0.5`` after
+it allowed), in the content's sub-folder. Results are written as JSON or CSV
+(atomically); the sweep as a PNG plot.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import csv
 import io
 import json
 import logging
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +27,7 @@ from .metrics import METRICS, MIN_SIDE, Evaluator, Scores
 from .stylizer import StyleOptions, Stylizer, prepare
 
 log = logging.getLogger(__name__)
+_ALPHA_SUFFIX = re.compile(r"_alpha[0-9.e+-]+$")  # what ``adain stylize --alpha`` adds
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,9 @@ def match_triples(contents: Path, styles: Path, stylized: Path) -> tuple[list[Tr
             expected.setdefault(key, []).append((content, style))
     triples, unmatched = [], []
     for image, root in results:
-        pairs = expected.get((image.parent.relative_to(root), image.stem), [])
+        folder = image.parent.relative_to(root)
+        pairs = expected.get((folder, image.stem)) or expected.get(
+            (folder, _ALPHA_SUFFIX.sub("", image.stem)), [])
         if len(pairs) > 1:
             raise AdaINError(f"{image} could be {pairs[0][0]} with {pairs[0][1]} or "
                              f"{pairs[1][0]} with {pairs[1][1]}; rename one or give the files")

@@ -22,7 +22,7 @@ from PIL import Image, ImageOps
 
 from .batch import Job
 from .errors import AdaINError
-from .images import WRITABLE_EXTENSIONS, pil_to_array, read_errors, save_image
+from .images import WRITABLE_EXTENSIONS, pil_to_array, read_errors, save_image, to_srgb
 
 log = logging.getLogger(__name__)
 
@@ -112,13 +112,14 @@ def compose(layout: GridLayout, cells: Mapping[Cell, Image.Image | None]) -> Ima
 
 def read_thumbnail(path: Path, box: tuple[int, int]) -> Image.Image:
     """An input file fitted inside ``box``, read as the stylizer reads it (EXIF orientation
-    applied, transparency on white), decoding JPEGs at a reduced scale."""
+    applied, colour profile to sRGB, transparency on white), decoding JPEGs at a reduced
+    scale."""
     with read_errors(path), Image.open(path) as img:
         img.draft("RGB", (max(box), max(box)))
         img = ImageOps.exif_transpose(img)
         if img.mode in ("RGB", "L"):  # shrink first; other modes convert at full size
             img = fit(img, box)
-        rgb = pil_to_array(img)  # (H, W, 3) float32 in [0, 1]
+        rgb = pil_to_array(to_srgb(img, path))  # (H, W, 3) float32 in [0, 1]
     return fit(Image.fromarray((rgb * 255.0 + 0.5).astype(np.uint8)), box)
 
 
@@ -157,9 +158,10 @@ class ContactSheet:
         thumb = None if image is None else fit(image, (self.layout.cell, self.layout.cell))
         self.results[self.rows[job.content], self.columns[job.styles]] = thumb
 
-    def save(self) -> Path:
+    def save(self, quality: int = 95) -> Path:
         """Write the sheet atomically, its format following the extension."""
-        return save_image(compose(self.layout, {**self.headers(), **self.results}), self.path)
+        return save_image(compose(self.layout, {**self.headers(), **self.results}), self.path,
+                          quality)
 
     def headers(self) -> dict[Cell, Image.Image | None]:
         """Thumbnails of the inputs; grey where none of an input's results worked."""

@@ -3,11 +3,13 @@
 Files are read by ``adain.picture`` (EXIF orientation, ICC profiles to sRGB, every mode to
 RGB, transparency on white), the same reader the torch-free realtime side uses. Resizing
 is bilinear with antialiasing (as PIL's, which the published tools used). Saving rounds
-like torchvision's ``save_image`` and writes atomically.
+like torchvision's ``save_image``, writes atomically, and tags the file as sRGB (with the
+content's EXIF when given) where the format allows.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +30,11 @@ from .picture import (  # noqa: F401  (the readers, re-exported for the torch si
     read_errors,
     resized_shape,
     srgb_profile,
+    to_srgb,
+    upright_exif,
 )
+
+log = logging.getLogger(__name__)
 
 
 def array_to_tensor(array: np.ndarray) -> Tensor:
@@ -45,6 +51,9 @@ def array_to_tensor(array: np.ndarray) -> Tensor:
         array = array[:, :, :3] * array[:, :, 3:] + (1.0 - array[:, :, 3:])
     return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)).permute(2, 0, 1)[None]
 
+
+_TAGGED_FORMATS = {"JPEG", "PNG", "WEBP", "TIFF"}  # formats that carry ICC and EXIF
+_JPEG_MAX_EXIF = 65533  # one APP1 marker's payload (Pillow refuses more)
 
 # Host bytes per pixel while decoding: PIL's buffer, the float32 array, the tensor.
 DECODE_BYTES_PER_PIXEL = 32
@@ -80,14 +89,27 @@ def check_writable(path: str | Path) -> None:
 
 
 def save_image(image: Tensor | np.ndarray | Image.Image, path: str | Path,
-               quality: int = 95) -> Path:
-    """Write an RGB image atomically; the format follows the file extension."""
+               quality: int = 95, exif: bytes = b"") -> Path:
+    """Write an RGB image atomically; the format follows the file extension.
+
+    JPEG, PNG, WebP and TIFF files are tagged sRGB (an ICC profile) and carry ``exif``
+    (e.g. ``upright_exif`` of the content); ``quality`` (1-100) applies to JPEG and WebP.
+    """
     path = Path(path)
     check_writable(path)
     if isinstance(image, Tensor):
         image = tensor_to_uint8(image)
     pil = image if isinstance(image, Image.Image) else Image.fromarray(np.ascontiguousarray(image))
     fmt = Image.registered_extensions()[path.suffix.lower()]
+    options: dict[str, object] = {}
+    if fmt == "JPEG" and len(exif) > _JPEG_MAX_EXIF:
+        log.warning("%s: the content's EXIF (%d bytes) is too long for a JPEG; written without "
+                    "it", path, len(exif))
+        exif = b""
+    if fmt in _TAGGED_FORMATS:
+        options = {"icc_profile": srgb_profile(), **({"exif": exif} if exif else {})}
+    if fmt in ("JPEG", "WEBP"):
+        options["quality"] = quality
     with atomic_path(path) as tmp:
-        pil.save(tmp, format=fmt, **({"quality": quality} if fmt in ("JPEG", "WEBP") else {}))
+        pil.save(tmp, format=fmt, **options)
     return path

@@ -34,6 +34,7 @@ WRITABLE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"
 _SIXTEEN_BIT_MODES = {"I;16", "I;16L", "I;16B", "I;16N", "I"}
 _ICC_MODES = {"RGB": "RGB", "RGBA": "RGBA", "CMYK": "RGB", "L": "RGB", "LA": "RGBA"}
 _SRGB = ImageCms.createProfile("sRGB")
+_ORIENTATION, _EXIF_IFD, _PIXEL_DIMENSIONS = 0x0112, 0x8769, (0xA002, 0xA003)
 
 
 @contextlib.contextmanager
@@ -96,7 +97,7 @@ def to_srgb(img: Image.Image, name: str | Path = "the picture") -> Image.Image:
     except (ImageCms.PyCMSError, OSError, TypeError) as exc:
         log.warning("%s: its colour profile is unreadable (%s); taken as sRGB", name, exc)
         return img
-    if "srgb" in ImageCms.getProfileDescription(profile).lower():
+    if _is_srgb(ImageCms.getProfileDescription(profile)):
         return img
     mode = img.mode
     if mode == "P":
@@ -115,10 +116,33 @@ def to_srgb(img: Image.Image, name: str | Path = "the picture") -> Image.Image:
     return converted
 
 
+def _is_srgb(description: str) -> bool:
+    """Whether a profile's description names sRGB itself ("sRGB IEC61966-2.1", "sRGB
+    built-in"), not a space that shares its primaries with another curve ("Linear sRGB")."""
+    text = description.lower()
+    return "srgb" in text and "linear" not in text
+
 
 def srgb_profile() -> bytes:
     """An sRGB ICC profile to embed in written pictures (what they are)."""
     return ImageCms.ImageCmsProfile(_SRGB).tobytes()
+
+
+def upright_exif(path: str | Path) -> bytes:
+    """A picture file's EXIF as it should travel with a picture made from it: the orientation
+    1 (``load_image`` has applied it) and the pixel dimensions left out (the result has its
+    own); camera, date, GPS and the rest kept. b"" when the file has none."""
+    path = Path(path)
+    with read_errors(path), Image.open(path) as img:
+        exif = img.getexif()
+        if not exif:
+            return b""
+        if _ORIENTATION in exif:
+            exif[_ORIENTATION] = 1
+        details = exif.get_ifd(_EXIF_IFD)
+        for tag in _PIXEL_DIMENSIONS:
+            details.pop(tag, None)
+        return exif.tobytes()
 
 
 def pil_to_array(img: Image.Image) -> np.ndarray:

@@ -140,24 +140,25 @@ class Stylizer:
         """Stylise one content image with one style, a blend of styles, or a masked pair."""
         if isinstance(styles, (str, Path, Image.Image, np.ndarray)):
             styles = [styles]
-        image = self.prepare(content, options.content_size, options.crop)
+        image = self.prepare(content, options.content_size, crop=False)
+        mask = None if options.mask is None else self._prepare_mask(options.mask, image.shape[-2:])
+        if options.crop:
+            side = options.content_size or min(image.shape[-2:])
+            image = images.center_crop(image, side)
+            mask = None if mask is None else images.center_crop(mask, side)
         target = image if options.preserve_color else None
         stats = [self.style_stats(s, options.style_size, options.crop, target) for s in styles]
-        mask = None
-        if options.mask is not None:
-            mask = self._prepare_mask(options.mask, image.shape[-2:], options)
         out = self.stylize_tensor(image, stats, options, mask, _name(content))
         return Image.fromarray(images.tensor_to_uint8(out))
 
-    def _prepare_mask(self, source: ImageSource, shape: torch.Size,
-                      options: StyleOptions) -> Tensor:
-        """The mask resized and cropped like the content: (1, 1, H, W) in [0, 1]."""
-        mask = self.prepare(source, options.content_size, options.crop).mean(dim=1, keepdim=True)
-        (mh, mw), (h, w) = mask.shape[-2:], shape
-        if abs(mw / mh - w / h) > 0.02 * (w / h):
-            raise AdaINError(f"the mask {_name(source)} is {mw}x{mh} but the content is {w}x{h} "
-                             "after resizing; give a mask with the content's shape")
-        return F.interpolate(mask, size=(h, w), mode="bilinear", antialias=True)
+    @staticmethod
+    def _prepare_mask(source: ImageSource, shape: torch.Size) -> Tensor:
+        """The mask stretched to the resized content's (H, W), whatever its own size or aspect
+        (as the original Torch code scales it), before any crop: (1, 1, H, W) in [0, 1]."""
+        cpu = torch.device("cpu")
+        mask = prepare(source, 0, False, cpu, min_side=1).mean(dim=1, keepdim=True)
+        return F.interpolate(mask, size=tuple(shape), mode="bilinear", antialias=True,
+                             align_corners=False).clamp_(0.0, 1.0)
 
     def stylize_tensor(self, content: Tensor, stats: Sequence[StyleStats],
                        options: StyleOptions = StyleOptions(), mask: Tensor | None = None,
@@ -239,7 +240,7 @@ def _to_tensor(source: ImageSource) -> Tensor:
     if isinstance(source, (str, Path)):
         return images.array_to_tensor(images.load_image(source))
     if isinstance(source, Image.Image):
-        return images.array_to_tensor(images.pil_to_array(source))
+        return images.array_to_tensor(images.pil_to_array(images.to_srgb(source)))
     if isinstance(source, np.ndarray):
         return images.array_to_tensor(source)
     raise TypeError(f"expected a path, a PIL image or a numpy array, got {type(source)}")

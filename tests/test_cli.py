@@ -63,7 +63,138 @@ def test_interpolation_mask_alpha_and_color_options_run(published_weights, tmp_p
                      "--alpha", "0.5", "--preserve-color", "--content-size", "0", *extra,
                      *weights_args(published_weights))
         assert result.exit_code == 0, result.output
-    assert (tmp_path / "o" / "c_stylized_s0+s1.png").is_file()
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == [
+        "c_stylized_s0+s1_mask-mask_alpha0.5.png", "c_stylized_s0@0.5+s1@0.5_alpha0.5.png"]
+
+
+def test_blends_masks_and_alphas_have_their_own_names_and_eval_matches_them(published_weights,
+                                                                            tmp_path):
+    from adain.evaluate import match_triples
+
+    (tmp_path / "c").mkdir()
+    (tmp_path / "s").mkdir()
+    content = write_image(tmp_path / "c" / "c.png", (32, 32), seed=1)
+    styles = [write_image(tmp_path / "s" / f"s{i}.png", (32, 32), seed=5 + i) for i in range(2)]
+    mask = tmp_path / "sky.png"
+    Image.new("L", (64, 16), 255).save(mask)  # another size and aspect: stretched to fit
+    out = tmp_path / "out"
+    for extra in (["-s", styles[1], "--interpolation-weights", "0.3,0.7"],
+                  ["-s", styles[1], "--interpolation-weights", "0.7,0.3"],
+                  ["-s", styles[1], "--mask", mask], ["--alpha", "0.5"], []):
+        result = run("stylize", content, "-s", styles[0], *extra, "-o", out,
+                     "--content-size", "0", *weights_args(published_weights))
+        assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == [
+        "c_stylized_s0+s1_mask-sky.png", "c_stylized_s0.png", "c_stylized_s0@0.3+s1@0.7.png",
+        "c_stylized_s0@0.7+s1@0.3.png", "c_stylized_s0_alpha0.5.png"]
+    triples, unmatched = match_triples(tmp_path / "c", tmp_path / "s", out)
+    assert sorted(t.stylized.name for t in triples) == ["c_stylized_s0.png",
+                                                        "c_stylized_s0_alpha0.5.png"]
+    assert len(unmatched) == 3  # blends and masked pairs have no single style
+
+
+def test_an_output_that_is_an_input_is_refused_and_the_input_kept(published_weights, tmp_path):
+    content = write_image(tmp_path / "same.jpg", (32, 32), seed=1)
+    style = write_image(tmp_path / "monet.png", (32, 32), seed=2)
+    mask = write_image(tmp_path / "mask.png", (32, 32), seed=3)
+    before = {p: p.read_bytes() for p in (content, style, mask)}
+    for output, extra in ((content, []), (tmp_path / "." / "monet.png", []),
+                          (mask, ["--mask", mask])):
+        result = run("stylize", content, "-s", style, "-o", output, *extra,
+                     *weights_args(published_weights))
+        assert result.exit_code == 1 and "inputs are never overwritten" in result.output
+    result = run("stylize", content, "-s", style, "--grid", style, *weights_args(published_weights))
+    assert result.exit_code == 1 and "monet.png" in result.output
+    assert {p: p.read_bytes() for p in before} == before
+
+
+def test_an_unwritable_output_is_refused_before_the_weights_load(tmp_path):
+    content = write_image(tmp_path / "c.png", (32, 32), seed=1)
+    (tmp_path / "notes.txt").write_text("a file")
+    missing = ["--decoder", tmp_path / "no_decoder.pth", "--device", "cpu"]
+    for option in ("-o", "--grid"):
+        result = run("stylize", content, "-s", content, option, tmp_path / "notes.txt" / "x.png",
+                     *missing)
+        assert result.exit_code == 1 and "notes.txt" in result.output
+        assert "is a file, not a folder" in result.output
+    result = run("stylize", content, "-s", content, "-o", tmp_path / "out.jgp", *missing)
+    assert result.exit_code == 1 and ".jgp is not an image format" in result.output
+    assert ".jpeg, .jpg, .png" in result.output and not (tmp_path / "out.jgp").exists()
+
+
+def test_a_dotted_folder_is_used_only_when_it_exists(published_weights, tmp_path):
+    content = write_image(tmp_path / "c.png", (32, 32), seed=1)
+    result = run("stylize", content, "-s", content, "-o", tmp_path / "out.v2",
+                 *weights_args(published_weights))
+    assert result.exit_code == 1 and "create it first" in result.output
+    (tmp_path / "out.v2").mkdir()
+    result = run("stylize", content, "-s", content, "-o", tmp_path / "out.v2",
+                 "--content-size", 0, *weights_args(published_weights))
+    assert result.exit_code == 0 and (tmp_path / "out.v2" / "c_stylized_c.png").is_file()
+
+
+def test_a_folder_of_results_given_as_input_says_so(published_weights, tmp_path):
+    style = write_image(tmp_path / "monet.png", (32, 32), seed=2)
+    (tmp_path / "in").mkdir()
+    for i in range(2):
+        write_image(tmp_path / "in" / f"p{i}.png", (32, 32), seed=i)
+    out = tmp_path / "out"
+    assert run("stylize", tmp_path / "in", "-s", style, "-o", out, "--content-size", 0,
+               *weights_args(published_weights)).exit_code == 0
+    result = run("stylize", out, "-s", style, "-o", out, *weights_args(published_weights))
+    assert result.exit_code == 1
+    said = " ".join(result.output.split())
+    assert f"out holds 2 images, but all are inside the output folder {out}; images there are " \
+        "taken for results of earlier runs" in said and "give another -o or another" in said
+
+
+def test_skip_existing_resumes_and_replacing_is_counted(published_weights, tmp_path):
+    (tmp_path / "in").mkdir()
+    for i in range(3):
+        write_image(tmp_path / "in" / f"p{i}.png", (32, 32), seed=i)
+    style = write_image(tmp_path / "s.png", (32, 32), seed=9)
+    out = tmp_path / "out"
+    args = [tmp_path / "in", "-s", style, "-o", out, "--content-size", 0,
+            *weights_args(published_weights)]
+    assert run("stylize", *args).exit_code == 0
+    again = run("stylize", *args)
+    assert again.exit_code == 0 and "replaced 3 earlier results" in " ".join(again.output.split())
+    (out / "p1_stylized_s.png").unlink()
+    (out / "p0_stylized_s.png").write_bytes(b"broken")  # a broken result is made again
+    kept = (out / "p2_stylized_s.png").read_bytes()
+    result = run("stylize", *args, "--skip-existing", "--grid", tmp_path / "sheet.png")
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert "kept 1 result already there" in said
+    assert "wrote 2 images" in said and "replaced 1 earlier result;" not in said
+    assert said.endswith("replaced 1 earlier result")
+    assert (out / "p2_stylized_s.png").read_bytes() == kept
+    assert Image.open(out / "p0_stylized_s.png").size == (32, 32)
+    sheet = np.asarray(Image.open(tmp_path / "sheet.png"))
+    assert len(np.unique(sheet.reshape(-1, 3), axis=0)) > 100  # the kept result is in it too
+
+
+def test_results_are_tagged_srgb_with_the_content_exif_upright(published_weights, tmp_path):
+    from adain.picture import srgb_profile
+
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    exif[0x010F] = "Camera maker"
+    content = tmp_path / "photo.jpg"
+    Image.open(write_image(tmp_path / "p.png", (48, 32), seed=1)).save(content, exif=exif)
+    sizes = {}
+    for name, quality in (("hi.jpg", 100), ("lo.jpg", 10), ("r.png", 95), ("r.webp", 95),
+                          ("r.tif", 95)):
+        result = run("stylize", content, "-s", content, "-o", tmp_path / name, "--quality",
+                     quality, "--content-size", 96, *weights_args(published_weights))
+        assert result.exit_code == 0, result.output
+        with Image.open(tmp_path / name) as written:
+            assert written.size == (96, 144)  # upright, so orientation 1 says the truth
+            assert written.info["icc_profile"] == srgb_profile()
+            assert written.getexif()[0x0112] == 1 and written.getexif()[0x010F] == "Camera maker"
+        sizes[name] = (tmp_path / name).stat().st_size
+    assert sizes["lo.jpg"] < sizes["hi.jpg"] / 3
+    assert run("stylize", content, "-s", content, "--quality", 0).exit_code == 2
 
 
 def test_bad_files_in_a_batch_are_listed_and_the_rest_written(published_weights, media, tmp_path):

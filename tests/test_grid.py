@@ -135,7 +135,8 @@ def test_combined_styles_make_one_column(published_weights, tmp_path, combine):
     middle = CELL // 2
     assert (header[middle, : middle - GUTTER] == RED).all()  # the two styles side by side
     assert (header[middle, middle + GUTTER:] == BLUE).all()
-    written = Image.open(tmp_path / "out" / "c_stylized_red+blue.png")
+    name = "red@0.5+blue@0.5" if combine == "weights" else "red+blue_mask-mask"
+    written = Image.open(tmp_path / "out" / f"c_stylized_{name}.png")
     assert np.abs(cell(sheet, 1, 1) - expected_cell(written)).mean() < 1
 
 
@@ -164,3 +165,18 @@ def test_a_grid_that_cannot_be_written_is_refused_first(published_weights, tmp_p
     assert "--grid" in result.output and "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists() and not (tmp_path / grid).exists()
+
+
+def test_headers_are_read_as_the_stylizer_reads_them(tmp_path):
+    from icc import adobe_rgb_profile, adobe_rgb_to_srgb
+
+    from adain.grid import read_thumbnail
+
+    orange = (200, 120, 60)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # turned: 64 x 32 shown as 32 x 64
+    Image.new("RGB", (64, 32), orange).save(tmp_path / "adobe.jpg", quality=100, exif=exif,
+                                            icc_profile=adobe_rgb_profile())
+    thumb = read_thumbnail(tmp_path / "adobe.jpg", (16, 16))
+    assert thumb.size == (8, 16)
+    assert np.abs(np.asarray(thumb, float)[8, 4] - adobe_rgb_to_srgb(orange)).max() <= 3

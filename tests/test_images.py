@@ -107,3 +107,16 @@ def test_find_images_is_recursive_and_skips_hidden(tmp_path):
         (tmp_path / name).write_bytes(b"")
     assert [p.relative_to(tmp_path).as_posix() for p in find_images(tmp_path)] == ["a/x.jpg",
                                                                                     "b.PNG"]
+
+
+def test_saved_files_are_tagged_srgb_and_an_exif_too_long_for_jpeg_is_dropped(tmp_path):
+    from adain.picture import srgb_profile
+
+    exif = Image.Exif()
+    exif[0x010E] = "x" * 70000  # more than one JPEG marker holds; PNG takes it
+    for name, kept in (("a.jpg", False), ("a.png", True), ("a.bmp", False)):
+        save_image(torch.zeros(1, 3, 4, 4), tmp_path / name, exif=exif.tobytes())
+        with Image.open(tmp_path / name) as written:
+            assert (0x010E in written.getexif()) == kept
+            assert written.info.get("icc_profile") == (None if name.endswith("bmp")
+                                                       else srgb_profile())

@@ -174,10 +174,35 @@ def test_mask_is_resized_and_cropped_like_the_content(stylizer, tmp_path):
         content_size=32, style_size=0, crop=True, alpha=0.0))
     assert stylizer.stylize(content, style, cropped).size == with_mask.size == (32, 32)
     assert np.abs(np.asarray(with_mask).astype(int) - np.asarray(content_only)).max() <= 1
-    Image.new("L", (40, 40), 255).save(tmp_path / "square.png")
-    with pytest.raises(AdaINError, match="give a mask with the content's shape"):
-        stylizer.stylize(content, style, StyleOptions(content_size=32, style_size=0,
-                                                      mask=tmp_path / "square.png"))
+
+
+def test_mask_of_another_size_and_aspect_is_stretched_to_the_content(stylizer, tmp_path):
+    content = write_image(tmp_path / "c.png", (128, 64), seed=1)
+    style = write_image(tmp_path / "s.png", (32, 32), seed=2)
+    square = np.zeros((40, 40), np.uint8)
+    square[:, :10] = 255  # stretched to 2:1, the left quarter again, which the crop removes
+    Image.fromarray(square).save(tmp_path / "square.png")
+    options = dict(content_size=32, style_size=0, crop=True)
+    with_mask = stylizer.stylize(content, style, StyleOptions(**options,
+                                                              mask=tmp_path / "square.png"))
+    content_only = stylizer.stylize(content, style, StyleOptions(**options, alpha=0.0))
+    assert np.abs(np.asarray(with_mask).astype(int) - np.asarray(content_only)).max() <= 1
+    assert np.asarray(with_mask).std() > 1  # a picture, not an error or a flat field
+
+
+def test_pil_sources_are_converted_from_their_colour_profile(stylizer, tmp_path):
+    from icc import adobe_rgb_profile
+
+    path = write_image(tmp_path / "adobe.png", (24, 24), seed=3)
+    with Image.open(path) as raw:
+        raw.save(path, icc_profile=adobe_rgb_profile())
+    with Image.open(path) as pil:
+        from_pil = stylizer.prepare(pil, 0, False)
+    from_file = stylizer.prepare(path, 0, False)
+    with Image.open(path) as pil:
+        as_srgb = torch.from_numpy(np.asarray(pil.convert("RGB"), np.float32) / 255)
+    assert torch.equal(from_pil, from_file)
+    assert (from_file[0].permute(1, 2, 0) - as_srgb).abs().max() > 5 / 255
 
 
 def test_invalid_options_are_refused():

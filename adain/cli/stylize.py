@@ -30,6 +30,7 @@ EXAMPLES = """
   adain stylize photo.jpg -s monet.jpg --alpha 0.6 --preserve-color
   adain stylize photo.jpg -s a.jpg -s b.jpg --mask mask.png   [dim]# white: a, black: b[/]
   adain stylize photos/ -s a.jpg -s b.jpg --grid sheet.jpg  [dim]# + contents x styles sheet[/]
+  adain stylize photos/ -s a.jpg -o out --skip-existing   [dim]# resume: keep what is done[/]
 """
 
 
@@ -54,7 +55,8 @@ def stylize(
              "several styles.")],
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", show_default=False,
-        help="Output file when there is one result, else a folder \\[default: output/].")] = None,
+        help="Output file (.jpg .png .webp .tif .bmp) when there is one result, else a folder "
+             "(no extension, or one that exists) \\[default: output/].")] = None,
     interpolation_weights: Annotated[str | None, typer.Option(
         help="Blend the styles into one result with these weights, one per --style, "
              "e.g. 0.3,0.7 (normalised to sum 1).")] = None,
@@ -66,7 +68,7 @@ def stylize(
     mask: Annotated[Path | None, typer.Option(
         exists=True, dir_okay=False, show_default=False,
         help="Spatial control: white areas take the first style, black the second (or, with "
-             "one style, keep the content).")] = None,
+             "one style, keep the content); stretched to the content's size.")] = None,
     content_size: Annotated[int, typer.Option(
         min=0, help="Resize the content's shorter side to this; 0 keeps its size.")] = 512,
     style_size: Annotated[int, typer.Option(
@@ -83,6 +85,11 @@ def stylize(
     ext: Annotated[str | None, typer.Option(
         help="Extension of results written to a folder, e.g. .png \\[default: the content's].")
     ] = None,
+    quality: Annotated[int, typer.Option(
+        min=1, max=100, help="JPEG and WebP quality of the results and the grid.")] = 95,
+    skip_existing: Annotated[bool, typer.Option(
+        "--skip-existing", help="Keep results already there (resume a batch); without it "
+                                "they are made again and replaced.")] = False,
     grid: Annotated[Path | None, typer.Option(
         dir_okay=False, show_default=False,
         help="Also write a contact sheet of the run to this file: contents as rows, styles as "
@@ -93,29 +100,31 @@ def stylize(
     if mask is not None and weights is not None:
         raise fail("--mask and --interpolation-weights cannot be combined", 2)
     with user_errors():
-        from ..batch import plan_jobs
+        from ..batch import check_outputs, plan_jobs
         from ..grid import ContactSheet
-        from ..stylizer import StyleOptions, Stylizer, check_style_count
+        from ..stylizer import StyleOptions, Stylizer
 
         options = StyleOptions(alpha=alpha, weights=weights, preserve_color=preserve_color,
                                mask=mask, content_size=content_size, style_size=style_size,
                                crop=crop)
-        jobs = plan_jobs(content, style, output, combine_styles=options.combines_styles,
+        jobs = plan_jobs(content, style, output, options,
                          ext=ext if ext is None or ext.startswith(".") else f".{ext}",
                          skip=[grid] if grid is not None else [])
-        check_style_count(len(jobs[0].styles), options)
+        check_outputs(jobs, inputs=[mask] if mask is not None else [],
+                      outputs=[grid] if grid is not None else [])
         sheet = ContactSheet(jobs, grid) if grid is not None else None
         stylizer = Stylizer(vgg, decoder, device.value)
         started = time.perf_counter()
-        report = _run(lambda job: stylizer.stylize(job.content, job.styles, options), jobs, sheet)
+        report = _run(lambda job: stylizer.stylize(job.content, job.styles, options), jobs, sheet,
+                      quality, skip_existing)
         seconds = time.perf_counter() - started
         if sheet is not None:
-            sheet.save()
+            sheet.save(quality)
         _summarise(report, seconds, stylizer.device.type, grid)
 
 
 def _run(stylize: Callable[[Job], Image.Image], jobs: Sequence[Job],
-         sheet: ContactSheet | None) -> Report:
+         sheet: ContactSheet | None, quality: int, skip_existing: bool) -> Report:
     """The batch under a progress bar, its results collected for the sheet if there is one."""
     from ..batch import run_jobs
 
@@ -128,11 +137,19 @@ def _run(stylize: Callable[[Job], Image.Image], jobs: Sequence[Job],
             if sheet is not None:
                 sheet.add(job, image)
 
-        return run_jobs(stylize, jobs, on_done=done)
+        return run_jobs(stylize, jobs, on_done=done, quality=quality,
+                        skip_existing=skip_existing)
 
 
 def _summarise(report: Report, seconds: float, device: str, grid: Path | None) -> None:
+    from ..batch import plural
+
     also = f"; grid in {escape(str(grid))}" if grid is not None else ""
+    if report.replaced:
+        also += f"; replaced {plural(len(report.replaced), 'earlier result')}"
+    if report.skipped:
+        console.print(f"kept {plural(len(report.skipped), 'result')} already there "
+                      "(--skip-existing)")
     if len(report.written) == 1:
         console.print(f"wrote {escape(str(report.written[0]))} in {seconds:.1f} s on {device}"
                       f"{also}")
