@@ -9,7 +9,7 @@ import typer
 from rich.logging import RichHandler
 
 from .. import __version__
-from .common import err_console
+from .common import Command, err_console
 from .eval import EXAMPLES as EVAL_EXAMPLES
 from .eval import eval_command
 from .export import EXAMPLES as EXPORT_EXAMPLES
@@ -35,8 +35,8 @@ app = typer.Typer(
 app.command(no_args_is_help=True, epilog=STYLIZE_EXAMPLES)(stylize)
 app.command(no_args_is_help=True, epilog=TRAIN_EXAMPLES)(train)
 app.command(no_args_is_help=True, epilog=EXPORT_EXAMPLES)(export)
-app.command(no_args_is_help=True, epilog=OPTIMIZE_EXAMPLES)(optimize)
-app.command("eval", no_args_is_help=True, epilog=EVAL_EXAMPLES)(eval_command)
+app.command(cls=Command, no_args_is_help=True, epilog=OPTIMIZE_EXAMPLES)(optimize)
+app.command("eval", cls=Command, no_args_is_help=True, epilog=EVAL_EXAMPLES)(eval_command)
 app.command(no_args_is_help=True)(webcam)
 app.command(no_args_is_help=True)(video)
 app.add_typer(weights_app, name="weights")

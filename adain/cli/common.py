@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import re
 from collections.abc import Iterator
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from typer.core import TyperCommand
 
 from ..errors import AdaINError
 
@@ -20,6 +22,15 @@ class Device(str, enum.Enum):
     auto = "auto"
     cpu = "cpu"
     cuda = "cuda"
+
+
+class Command(TyperCommand):
+    """A command whose usage line names required arguments plainly (``CONTENT``), not
+    in typer's braces (``{content}``), which read as a file-name template."""
+
+    def collect_usage_pieces(self, ctx: typer.Context) -> list[str]:
+        return [re.sub(r"^\{(\w+)\}", lambda m: m.group(1).upper(), piece)
+                for piece in super().collect_usage_pieces(ctx)]
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
