@@ -94,7 +94,8 @@ def optimize(
                                              losses=f"content {p.content_loss:.4g} "
                                                     f"style {p.style_loss:.4g}"))
     first, last = history[0], history[-1]
+    steps_done = f"{last.step} step{'' if last.step == 1 else 's'}"
     console.print(f"wrote {escape(str(output))} in {time.perf_counter() - started:.1f} s, "
-                  f"{last.step} step{'' if last.step == 1 else 's'}: content loss {first.content_loss:.4g} -> "
+                  f"{steps_done}: content loss {first.content_loss:.4g} -> "
                   f"{last.content_loss:.4g}, style loss {first.style_loss:.4g} -> "
                   f"{last.style_loss:.4g}")
