@@ -43,6 +43,9 @@ DEFAULT_CONTENT_LAYERS = ("relu4_2",)
 # Memory per image pixel: the activations kept for the backward pass to relu5_1 (about
 # 2.2 kB) plus L-BFGS's history of 100 pairs of image-sized float32 vectors (2.4 kB).
 BYTES_PER_PIXEL = 5200
+# Evaluations one strong-Wolfe line search may take (torch's max_ls): the budget of 2 per
+# step gets this much more, so that a long first line search does not cut a short run.
+MAX_LINE_SEARCH = 25
 
 
 @dataclass(frozen=True)
@@ -120,8 +123,8 @@ def optimize(encoder: VGGEncoder, content: Tensor, style: Tensor,
     shape = content.shape
     pixels = _start(content, config).requires_grad_(True)  # flat: see the module docstring
     optimizer = torch.optim.LBFGS([pixels], lr=1.0, max_iter=config.steps,
-                                  max_eval=2 * config.steps, history_size=100,
-                                  line_search_fn="strong_wolfe")
+                                  max_eval=2 * config.steps + MAX_LINE_SEARCH,
+                                  history_size=100, line_search_fn="strong_wolfe")
     history: list[Progress] = []
     best: list[Progress] = []  # the lowest-loss point evaluated so far
 

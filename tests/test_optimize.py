@@ -172,3 +172,12 @@ def test_cli_help_shows_choices_and_the_config_defaults():
     assert params["init"].value == config.init
     for field in ("content_layers", "style_layers"):
         assert tuple(params[field].split(",")) == getattr(config, field)
+
+
+@pytest.mark.parametrize("steps", [2, 3])
+def test_a_short_run_takes_every_step_it_was_given(deep_encoder, steps):
+    # the first line search may take several evaluations; they must not cut the run short
+    content = torch.nn.functional.interpolate(smooth(3, (1, 3, 8, 8)), size=(36, 48))
+    _, history = optimize(deep_encoder, content, smooth(4, (1, 3, 36, 48)),
+                          OptimizeConfig(steps=steps, size=0))
+    assert [p.step for p in history] == list(range(steps + 1))
