@@ -189,9 +189,12 @@ def test_warping_error_is_zero_for_a_static_video_and_not_for_flicker(tmp_path):
     assert result.exit_code == 1 and "different numbers of frames" in result.output
 
 
-def test_nothing_to_evaluate_is_refused():
+def test_nothing_to_evaluate_is_refused(tmp_path):
     result = run("eval", "--json", "x.json")
     assert result.exit_code == 2 and "nothing to evaluate" in result.output
+    image = write_image(tmp_path / "a.png", (20, 20))
+    result = run("eval", "--video", image, "--stylized-video", image, "--content", image)
+    assert result.exit_code == 2 and "--content and --style are for" in result.output
 
 
 def test_sweep_alphas_are_exact_decimals():

@@ -76,20 +76,7 @@ def eval_command(
     device: Annotated[Device, typer.Option(help="Where to compute.")] = Device.auto,
 ) -> None:
     """Score stylised results: content and style losses, Gram loss, SSIM; video flicker."""
-    if (video is None) != (stylized_video is None):
-        raise fail("--video and --stylized-video go together", 2)
-    if stylized is not None and (content is None or style is None):
-        raise fail("--stylized needs --content and --style", 2)
-    if plot is not None and (content is None or style is None):
-        raise fail("--plot needs --content and --style", 2)
-    if stylized is None and plot is None and video is None:
-        raise fail("nothing to evaluate: give --stylized (with --content and --style), --plot "
-                   "or --video with --stylized-video", 2)
-    if plot is not None and plot.suffix.lower() != ".png":
-        raise fail(f"--plot writes a PNG; name it {plot.stem}.png", 2)
-    if csv_path is not None and stylized is None and plot is None:
-        raise fail("--csv holds the --stylized scores and the --plot sweep; the warping "
-                   "error goes to --json", 2)
+    _refuse_conflicts(content, style, stylized, video, stylized_video, csv_path, plot)
     named = {"--json": json_path, "--csv": csv_path, "--plot": plot}
     outputs = {option: path for option, path in named.items() if path is not None}
     rows, points, sweep_errors, info = [], [], [], {}
@@ -118,6 +105,28 @@ def eval_command(
                              "errors": sweep_errors}
         _write_reports(json_path, csv_path, rows, points, info)
     _report_failures([row.error for row in rows if row.scores is None] + sweep_errors)
+
+
+def _refuse_conflicts(content: Path | None, style: Path | None, stylized: Path | None,
+                      video: Path | None, stylized_video: Path | None, csv_path: Path | None,
+                      plot: Path | None) -> None:
+    """Options that cannot work together, refused with exit code 2 before anything runs."""
+    if (video is None) != (stylized_video is None):
+        raise fail("--video and --stylized-video go together", 2)
+    if stylized is not None and (content is None or style is None):
+        raise fail("--stylized needs --content and --style", 2)
+    if plot is not None and (content is None or style is None):
+        raise fail("--plot needs --content and --style", 2)
+    if stylized is None and plot is None and video is None:
+        raise fail("nothing to evaluate: give --stylized (with --content and --style), --plot "
+                   "or --video with --stylized-video", 2)
+    if plot is not None and plot.suffix.lower() != ".png":
+        raise fail(f"--plot writes a PNG; name it {plot.stem}.png", 2)
+    if csv_path is not None and stylized is None and plot is None:
+        raise fail("--csv holds the --stylized scores and the --plot sweep; the warping "
+                   "error goes to --json", 2)
+    if (content is not None or style is not None) and stylized is None and plot is None:
+        raise fail("--content and --style are for --stylized or --plot; give one of them", 2)
 
 
 def _check_outputs(outputs: dict[str, Path], inputs: list[Path | None]) -> None:
