@@ -41,7 +41,8 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
         if exc.errno == errno.ENOSPC:
             raise AdaINError(f"no space left on the disk while writing {target}; free some "
                              "space and run again (nothing was left half-written)") from exc
-        raise AdaINError(f"cannot write {target}: {exc}") from exc
+        # strerror, not the exception: its text names the temporary file, not the user's
+        raise AdaINError(f"cannot write {target}: {exc.strerror or exc}") from exc
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise

@@ -3,7 +3,9 @@
 Triples come from explicit files or from folders, matched by the names ``adain stylize``
 and ``adain optimize`` write: ``{content}_stylized_{style}{ext}`` (an ``_alpha0.5`` after
 it allowed), in the content's sub-folder. Results are written as JSON or CSV
-(atomically); the sweep as a PNG plot.
+(atomically); the sweep as a PNG plot, and its numbers (each pair at each alpha, and the
+means per alpha) into the JSON and the CSV. The CSV has one row per scored result
+(``alpha`` empty) and one per sweep point (``stylized`` empty).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
+from torch import Tensor
 
 from .atomic import atomic_path
 from .batch import expand_inputs
@@ -44,15 +46,17 @@ class Row:
     error: str = ""
 
 
-def match_triples(contents: Path, styles: Path, stylized: Path) -> tuple[list[Triple], list[Path]]:
+def match_triples(contents: Path, styles: Path, stylized: Path, skip: Sequence[Path] = ()
+                  ) -> tuple[list[Triple], list[Path]]:
     """Triples from files or folders, and the stylised images that matched no pair.
 
     One content, one style and one stylised file make a triple whatever their names;
-    otherwise each stylised image is matched by name to a (content, style) pair.
+    otherwise each stylised image is matched by name to a (content, style) pair. Files in
+    ``skip`` (this run's outputs, e.g. the plot) are not taken from a folder of results.
     """
     content_files = expand_inputs([contents])
     style_files = [image for image, _ in expand_inputs([styles])]
-    results = expand_inputs([stylized])
+    results = expand_inputs([stylized], skip)
     if len(content_files) == len(style_files) == len(results) == 1 and not stylized.is_dir():
         return [Triple(content_files[0][0], style_files[0], results[0][0])], []
     expected: dict[tuple[Path, str], list[tuple[Path, Path]]] = {}
@@ -116,13 +120,15 @@ def write_json(path: Path, rows: Sequence[Row], info: dict[str, object]) -> None
     _write_text(path, json.dumps(report, indent=2) + "\n")
 
 
-def write_csv(path: Path, rows: Sequence[Row]) -> None:
+def write_csv(path: Path, rows: Sequence[Row], sweep: Sequence[SweepPoint] = ()) -> None:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=["content", "style", "stylized", *METRICS,
-                                                "error"])
+    writer = csv.DictWriter(buffer, fieldnames=["content", "style", "stylized", "alpha",
+                                                *METRICS, "error"])
     writer.writeheader()
     for row in rows:
-        writer.writerow(_row_dict(row))
+        writer.writerow(dict(_row_dict(row), alpha=""))
+    for point in sweep:
+        writer.writerow(dict(_point_dict(point), stylized="", error=""))
     _write_text(path, buffer.getvalue())
 
 
@@ -130,6 +136,11 @@ def _row_dict(row: Row) -> dict[str, object]:
     scores = row.scores.as_dict() if row.scores else dict.fromkeys(METRICS)
     return {"content": str(row.triple.content), "style": str(row.triple.style),
             "stylized": str(row.triple.stylized), **scores, "error": row.error}
+
+
+def _point_dict(point: SweepPoint) -> dict[str, object]:
+    return {"content": str(point.content), "style": str(point.style), "alpha": point.alpha,
+            **point.scores.as_dict()}
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -149,25 +160,59 @@ class SweepPoint:
 
 def alpha_sweep(stylizer: Stylizer, evaluator: Evaluator, pairs: Sequence[tuple[Path, Path]],
                 alphas: Sequence[float], options: StyleOptions,
-                on_done: Callable[[], object] | None = None) -> list[SweepPoint]:
-    """Stylise each (content, style) pair at each alpha and score the results."""
+                on_done: Callable[[], object] | None = None
+                ) -> tuple[list[SweepPoint], list[str]]:
+    """Stylise each (content, style) pair at each alpha and score the results.
+
+    Returns the points and, for each pair that could not be swept (a broken file, too
+    small, too large), its error; the other pairs are swept all the same.
+    """
+    points, errors = [], []
+    style_path, style_feats = None, None
+    for content_path, pair_style in pairs:
+        try:
+            if pair_style != style_path:
+                style_path, style_feats = None, None
+                style = prepare(pair_style, options.style_size, options.crop,
+                                evaluator.device, min_side=MIN_SIDE)
+                style_path, style_feats = pair_style, evaluator.features(style)
+            points += _sweep_pair(stylizer, evaluator, content_path, style_path, style_feats,
+                                  alphas, options, on_done)
+        except AdaINError as exc:
+            errors.append(str(exc))
+    return points, errors
+
+
+def _sweep_pair(stylizer: Stylizer, evaluator: Evaluator, content_path: Path, style_path: Path,
+                style_feats: dict[str, Tensor], alphas: Sequence[float], options: StyleOptions,
+                on_done: Callable[[], object] | None) -> list[SweepPoint]:
+    content = prepare(content_path, options.content_size, options.crop, stylizer.device,
+                      min_side=MIN_SIDE)
+    stats = [stylizer.style_stats(style_path, options.style_size, options.crop)]
     points = []
-    for content_path, style_path in pairs:
-        content = prepare(content_path, options.content_size, options.crop, stylizer.device,
-                          min_side=MIN_SIDE)
-        stats = [stylizer.style_stats(style_path, options.style_size, options.crop)]
-        style = prepare(style_path, options.style_size, options.crop, evaluator.device,
-                        min_side=MIN_SIDE)
-        style_feats = evaluator.features(style)
-        for alpha in alphas:
-            out = stylizer.stylize_tensor(content, stats, StyleOptions(alpha=alpha),
-                                          name=str(content_path))
-            out = out.clamp(0.0, 1.0)
-            points.append(SweepPoint(content_path, style_path, alpha,
-                                     evaluator.score(out, content, style_feats)))
-            if on_done:
-                on_done()
+    for alpha in alphas:
+        out = stylizer.stylize_tensor(content, stats, StyleOptions(alpha=alpha),
+                                      name=str(content_path))
+        points.append(SweepPoint(content_path, style_path, alpha,
+                                 evaluator.score(out.clamp(0.0, 1.0), content, style_feats)))
+        if on_done:
+            on_done()
     return points
+
+
+def sweep_means(points: Sequence[SweepPoint]) -> list[tuple[float, Scores]]:
+    """(alpha, the scores averaged over the pairs) for each alpha, in increasing order."""
+    alphas = sorted({p.alpha for p in points})
+    return [(alpha, Scores(**{m: float(np.mean([p.scores.as_dict()[m] for p in points
+                                                 if p.alpha == alpha])) for m in METRICS}))
+            for alpha in alphas]
+
+
+def sweep_report(points: Sequence[SweepPoint]) -> dict[str, object]:
+    """The sweep's numbers for the JSON report: every point, and the means per alpha."""
+    return {"alphas": sorted({p.alpha for p in points}),
+            "points": [_point_dict(p) for p in points],
+            "mean": [dict(alpha=alpha, **mean.as_dict()) for alpha, mean in sweep_means(points)]}
 
 
 def plot_sweep(points: Sequence[SweepPoint], path: Path) -> None:
@@ -177,14 +222,14 @@ def plot_sweep(points: Sequence[SweepPoint], path: Path) -> None:
     figure = Figure(figsize=(7, 5), dpi=120)
     axes = figure.add_subplot()
     pairs = list(dict.fromkeys((p.content, p.style) for p in points))
-    alphas = sorted({p.alpha for p in points})
     for content, style in pairs:
         mine = [p for p in points if (p.content, p.style) == (content, style)]
         axes.plot([p.scores.content_loss for p in mine], [p.scores.style_loss for p in mine],
                   "-", color="0.75", linewidth=1, label=None)
-    mean = {a: [p.scores for p in points if p.alpha == a] for a in alphas}
-    xs = [float(np.mean([s.content_loss for s in mean[a]])) for a in alphas]
-    ys = [float(np.mean([s.style_loss for s in mean[a]])) for a in alphas]
+    means = sweep_means(points)
+    alphas = [alpha for alpha, _ in means]
+    xs = [mean.content_loss for _, mean in means]
+    ys = [mean.style_loss for _, mean in means]
     axes.plot(xs, ys, "o-", color="tab:blue", label=f"mean of {len(pairs)} pair(s)")
     for alpha, x, y in zip(alphas, xs, ys, strict=True):
         axes.annotate(f"{alpha:g}", (x, y), textcoords="offset points", xytext=(5, 5),
@@ -200,4 +245,6 @@ def plot_sweep(points: Sequence[SweepPoint], path: Path) -> None:
 
 
 def sweep_alphas(count: int) -> list[float]:
-    return [float(a) for a in torch.linspace(0.0, 1.0, count)]
+    """``count`` evenly spaced alphas from 0 to 1, exact in decimal where they can be
+    (0.1, not float32's 0.10000000149)."""
+    return [i / (count - 1) for i in range(count)]

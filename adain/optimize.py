@@ -9,10 +9,18 @@ with Gram = F F^T / (C * H * W), on features of the same frozen VGG-19 AdaIN use
 default weights (1 and 1e3) are those of Gatys' own PyTorch code for this normalised VGG,
 converted to this Gram normalisation. As in the reference implementations the pixels
 are not constrained while optimising; the result is clamped to [0, 1].
+
+The optimised parameter is the image's pixels as one flat, contiguous vector: L-BFGS views
+its gradient flat, which fails on a strided gradient (a content decoded as a channels-last
+view, or oneDNN's channels-last convolution gradients on some CPUs).
+
+A run needs a style loss (a style layer and a positive, finite style weight); the content
+loss may be left out (no content layers or weight 0: texture synthesis, with ``init="noise"``).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +34,7 @@ from .encoder import LAYERS, VGGEncoder, check_layers, min_side
 from .errors import AdaINError
 from .losses import content_loss, gram_loss
 from .ops import gram_matrix
+from .outputs import check_writable_path, refuse_inputs_as_outputs
 from .stylizer import DEFAULT_VGG, prepare
 from .weights import load_encoder
 
@@ -34,6 +43,9 @@ DEFAULT_CONTENT_LAYERS = ("relu4_2",)
 # Memory per image pixel: the activations kept for the backward pass to relu5_1 (about
 # 2.2 kB) plus L-BFGS's history of 100 pairs of image-sized float32 vectors (2.4 kB).
 BYTES_PER_PIXEL = 5200
+# Evaluations one strong-Wolfe line search may take (torch's max_ls): the budget of 2 per
+# step gets this much more, so that a long first line search does not cut a short run.
+MAX_LINE_SEARCH = 25
 
 
 @dataclass(frozen=True)
@@ -53,12 +65,20 @@ class OptimizeConfig:
     def __post_init__(self) -> None:
         if self.steps < 1:
             raise AdaINError(f"steps must be at least 1, got {self.steps}")
+        if not 0 <= self.seed < 2**63:
+            raise AdaINError(f"seed must be from 0 to 2**63 - 1, got {self.seed}")
         if self.init not in ("content", "noise"):
             raise AdaINError(f"init must be content or noise, got {self.init!r}")
-        if self.content_weight < 0 or self.style_weight < 0:
-            raise AdaINError("content and style weights must not be negative")
-        if not self.content_layers and not self.style_layers:
-            raise AdaINError("give at least one content or style layer")
+        for name, weight in (("content", self.content_weight), ("style", self.style_weight)):
+            if not math.isfinite(weight) or weight < 0:
+                raise AdaINError(f"the {name} weight must be a finite number of at least 0, "
+                                 f"got {weight}")
+        if not self.style_layers:
+            raise AdaINError("no style layers: the result would have no style; give at least "
+                             "one, e.g. relu1_1,relu2_1,relu3_1,relu4_1,relu5_1")
+        if self.style_weight == 0:
+            raise AdaINError("a style weight of 0 leaves no style to optimise for; give a "
+                             "positive style weight (the default is 1e3)")
         try:
             check_layers(self.content_layers + self.style_layers)
         except ValueError as exc:
@@ -100,22 +120,24 @@ def optimize(encoder: VGGEncoder, content: Tensor, style: Tensor,
     history; it may stop early once the loss no longer changes.
     """
     objective = _Objective(encoder, content, style, config)
-    image = _start(content, config).requires_grad_(True)
-    optimizer = torch.optim.LBFGS([image], lr=1.0, max_iter=config.steps,
-                                  max_eval=2 * config.steps, history_size=100,
-                                  line_search_fn="strong_wolfe")
+    shape = content.shape
+    pixels = _start(content, config).requires_grad_(True)  # flat: see the module docstring
+    optimizer = torch.optim.LBFGS([pixels], lr=1.0, max_iter=config.steps,
+                                  max_eval=2 * config.steps + MAX_LINE_SEARCH,
+                                  history_size=100, line_search_fn="strong_wolfe")
     history: list[Progress] = []
     best: list[Progress] = []  # the lowest-loss point evaluated so far
 
     def closure() -> Tensor:
         optimizer.zero_grad(set_to_none=True)
-        c_loss, s_loss = objective(image)
+        c_loss, s_loss = objective(pixels.view(shape))
         loss = c_loss + s_loss
+        done = max(optimizer.state[pixels].get("n_iter", 0) - 1, 0)  # iterations finished
         if not torch.isfinite(loss):
-            raise AdaINError(f"the loss became {loss.item()} after {len(history) - 1} steps; "
-                             "lower --style-weight or --content-weight")
+            when = f"after {done} step(s)" if history else "at the start"
+            raise AdaINError(f"the loss became {loss.item()} {when}; lower --style-weight "
+                             "or --content-weight")
         point = Progress(0, c_loss.item(), s_loss.item())
-        done = max(optimizer.state[image].get("n_iter", 0) - 1, 0)  # iterations finished
         if not history or len(history) == done:  # a new iteration: where the last got to
             where = best[0] if best else point
             history.append(Progress(done, where.content_loss, where.style_loss))
@@ -128,9 +150,9 @@ def optimize(encoder: VGGEncoder, content: Tensor, style: Tensor,
 
     optimizer.step(closure)
     with torch.no_grad():
-        result = image.detach().clamp(0.0, 1.0)
+        result = pixels.detach().view(shape).clamp(0.0, 1.0)
         c_loss, s_loss = objective(result)
-    history.append(Progress(optimizer.state[image]["n_iter"], c_loss.item(), s_loss.item()))
+    history.append(Progress(optimizer.state[pixels]["n_iter"], c_loss.item(), s_loss.item()))
     if on_step:
         on_step(history[-1])
     return result, history
@@ -163,8 +185,13 @@ def optimize_file(content: str | Path, style: str | Path, output: str | Path,
                   config: OptimizeConfig = OptimizeConfig(), vgg: str | Path = DEFAULT_VGG,
                   device: str = "auto",
                   on_step: Callable[[Progress], None] | None = None) -> list[Progress]:
-    """Load the images and the encoder, optimise, and write ``output`` atomically."""
+    """Load the images and the encoder, optimise, and write ``output`` atomically.
+
+    An output that is one of the inputs, or that cannot be written, is refused first.
+    """
     images.check_writable(output)
+    refuse_inputs_as_outputs([output], [content, style, vgg])
+    check_writable_path(output)
     dev = resolve_device(device)
     encoder = load_encoder(vgg, last=config.deepest).module.to(dev)
     content_image = prepare(content, config.size, False, dev, BYTES_PER_PIXEL, config.min_side)
@@ -182,7 +209,8 @@ def optimize_file(content: str | Path, style: str | Path, output: str | Path,
 
 
 def _start(content: Tensor, config: OptimizeConfig) -> Tensor:
+    """The starting pixels as a new flat, contiguous vector (C, H, W order)."""
     if config.init == "content":
-        return content.detach().clone()
+        return content.detach().reshape(-1).clone()
     generator = torch.Generator(device="cpu").manual_seed(config.seed)
-    return torch.rand(content.shape, generator=generator).to(content)
+    return torch.rand(content.numel(), generator=generator).to(content)

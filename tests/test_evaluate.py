@@ -1,3 +1,5 @@
+import csv
+import io
 import json
 import math
 
@@ -10,7 +12,7 @@ from PIL import Image
 from test_cli import run
 
 from adain import AdaINError
-from adain.evaluate import Triple, match_triples
+from adain.evaluate import Triple, match_triples, sweep_alphas, write_csv
 from adain.metrics import Evaluator, feature_scores, ssim
 from adain.ops import gram_matrix
 from adain.weights import load_encoder
@@ -129,18 +131,31 @@ def test_cli_scores_a_stylize_run_into_json_and_csv(published_weights, evaluator
     for metric, value in expected.as_dict().items():
         assert good[0][metric] == pytest.approx(value, rel=1e-4)
     lines = (tmp_path / "r.csv").read_text().splitlines()
-    assert lines[0] == "content,style,stylized,content_loss,style_loss,gram_loss,ssim,error"
+    assert lines[0] == ("content,style,stylized,alpha,content_loss,style_loss,gram_loss,ssim,"
+                        "error")
     assert len(lines) == 3
 
 
-def test_cli_plot_draws_the_alpha_sweep(published_weights, tmp_path):
+def test_cli_plot_draws_the_alpha_sweep_and_keeps_its_numbers(published_weights, tmp_path):
     content = write_image(tmp_path / "photo.png", (32, 24), seed=1)
     style = write_image(tmp_path / "art.png", (24, 24), seed=2)
     result = run("eval", "--content", content, "--style", style, "--plot", tmp_path / "a.png",
                  "--alphas", 3, "--content-size", 0, "--style-size", 0, "--vgg",
-                 published_weights[0], "--decoder", published_weights[1], "--device", "cpu")
+                 published_weights[0], "--decoder", published_weights[1], "--device", "cpu",
+                 "--json", tmp_path / "a.json", "--csv", tmp_path / "a.csv")
     assert result.exit_code == 0, result.output
     assert Image.open(tmp_path / "a.png").format == "PNG"
+    sweep = json.loads((tmp_path / "a.json").read_text())["sweep"]
+    assert sweep["alphas"] == [0.0, 0.5, 1.0] and sweep["errors"] == []
+    assert [p["alpha"] for p in sweep["points"]] == [0.0, 0.5, 1.0]
+    assert sweep["points"][0]["content"] == str(content)
+    assert sweep["points"][2]["content_loss"] > sweep["points"][0]["content_loss"] or \
+        sweep["points"][2]["style_loss"] != sweep["points"][0]["style_loss"]
+    assert [m["alpha"] for m in sweep["mean"]] == [0.0, 0.5, 1.0]  # one pair: its own numbers
+    assert sweep["mean"][1]["style_loss"] == sweep["points"][1]["style_loss"]
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "a.csv").read_text())))
+    assert [float(r["alpha"]) for r in rows] == [0.0, 0.5, 1.0]
+    assert float(rows[1]["gram_loss"]) == pytest.approx(sweep["points"][1]["gram_loss"])
     result = run("eval", "--content", content, "--style", style, "--plot", tmp_path / "a.jpg",
                  "--vgg", published_weights[0])
     assert result.exit_code == 2 and "PNG" in result.output
@@ -174,6 +189,85 @@ def test_warping_error_is_zero_for_a_static_video_and_not_for_flicker(tmp_path):
     assert result.exit_code == 1 and "different numbers of frames" in result.output
 
 
-def test_nothing_to_evaluate_is_refused():
+def test_nothing_to_evaluate_is_refused(tmp_path):
     result = run("eval", "--json", "x.json")
     assert result.exit_code == 2 and "nothing to evaluate" in result.output
+    image = write_image(tmp_path / "a.png", (20, 20))
+    result = run("eval", "--video", image, "--stylized-video", image, "--content", image)
+    assert result.exit_code == 2 and "--content and --style are for" in result.output
+
+
+def test_sweep_alphas_are_exact_decimals():
+    assert sweep_alphas(11) == [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+    assert sweep_alphas(2) == [0.0, 1.0]
+
+
+def test_a_broken_content_is_named_and_the_other_pairs_swept(published_weights, tmp_path):
+    (tmp_path / "c").mkdir()
+    write_image(tmp_path / "c" / "good.png", (32, 24), seed=1)
+    (tmp_path / "c" / "broken.png").write_bytes(b"not an image")
+    style = write_image(tmp_path / "art.png", (24, 24), seed=2)
+    result = run("eval", "--content", tmp_path / "c", "--style", style, "--plot",
+                 tmp_path / "a.png", "--alphas", 2, "--content-size", 0, "--style-size", 0,
+                 "--json", tmp_path / "a.json", "--vgg", published_weights[0], "--decoder",
+                 published_weights[1], "--device", "cpu")
+    assert result.exit_code == 1 and "1 failed" in result.output and "broken.png" in result.output
+    assert Image.open(tmp_path / "a.png").format == "PNG"
+    sweep = json.loads((tmp_path / "a.json").read_text())["sweep"]
+    assert len(sweep["points"]) == 2 and "broken.png" in sweep["errors"][0]
+
+
+@pytest.fixture
+def triple(tmp_path):
+    (tmp_path / "c").mkdir()
+    paths = (write_image(tmp_path / "c" / "photo.png", (24, 20), seed=1),
+             write_image(tmp_path / "art.png", (20, 20), seed=2),
+             write_image(tmp_path / "result.png", (24, 20), seed=3))
+    return paths, [p.read_bytes() for p in paths]
+
+
+@pytest.mark.parametrize(("option", "name", "message"), [
+    ("--json", "result.png", "is the input"),
+    ("--csv", "c/photo.png", "is the input"),  # an image found in the content folder
+    ("--csv", "scores", "it is a folder; give a file name"),  # leaked the temporary name
+    ("--json", "result.png/r.json", "is a file, not a folder"),
+])
+def test_cli_refuses_outputs_that_are_inputs_or_cannot_be_written(option, name, message,
+                                                                   triple, tmp_path):
+    (content, style, stylized), before = triple
+    (tmp_path / "scores").mkdir()
+    result = run("eval", "--content", tmp_path / "c", "--style", style, "--stylized", stylized,
+                 option, tmp_path / name, "--vgg", tmp_path / "missing.pth")  # before any work
+    assert result.exit_code == 1 and message in result.output, result.output
+    assert ".tmp" not in result.output and "missing.pth" not in result.output
+    assert [p.read_bytes() for p in (content, style, stylized)] == before
+
+
+def test_cli_refuses_two_outputs_on_one_file_and_a_csv_without_a_table(triple, tmp_path):
+    (content, style, stylized), _ = triple
+    result = run("eval", "--content", content, "--style", style, "--stylized", stylized,
+                 "--json", tmp_path / "r.txt", "--csv", tmp_path / "r.txt")
+    assert result.exit_code == 1 and "--json and --csv are both" in result.output
+    result = run("eval", "--video", content, "--stylized-video", stylized, "--csv",
+                 tmp_path / "r.csv")
+    assert result.exit_code == 2 and "--csv holds" in result.output
+
+
+def test_this_runs_outputs_are_not_results_to_score(tmp_path):
+    for name in ("c/a.png", "s/x.png", "out/a_stylized_x.png", "out/sweep.png"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        write_image(tmp_path / name, (20, 20))
+    triples, unmatched = match_triples(tmp_path / "c", tmp_path / "s", tmp_path / "out",
+                                       skip=[tmp_path / "out" / "sweep.png"])
+    assert len(triples) == 1 and unmatched == []
+
+
+def test_eval_help_names_results_without_braces():
+    result = run("eval", "--help")
+    assert "CONTENT_stylized_STYLE" in result.output and "{" not in result.output
+
+
+def test_a_report_over_a_folder_names_the_folder_not_a_temporary_file(tmp_path):
+    with pytest.raises(AdaINError, match="cannot write") as caught:
+        write_csv(tmp_path, [])
+    assert str(tmp_path) in str(caught.value) and ".tmp" not in str(caught.value)

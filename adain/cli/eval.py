@@ -14,24 +14,24 @@ from .common import Device, console, err_console, fail, user_errors
 from .styles import resolved
 
 if TYPE_CHECKING:
-    from ..evaluate import Row
+    from ..evaluate import Row, SweepPoint
 
 EXAMPLES = """
 [b]Examples[/b]
 
-  adain eval --content photo.jpg --style monet.jpg --stylized photo_monet.jpg
-  adain eval --content photos/ --style styles/ --stylized output/ --json scores.json
-  adain eval --content photos/ --style styles/ --plot sweep.png  [dim]# alpha 0..1[/]
-  adain eval --video clip.mp4 --stylized-video clip_monet.mp4     [dim]# flicker[/]
+  adain eval --content photo.jpg -s monet.jpg --stylized photo_monet.jpg
+  adain eval --content photos/ -s styles/ --stylized output/ --csv scores.csv
+  adain eval --content photos/ -s styles/ --plot sweep.png  [dim]# alpha 0..1[/]
+  adain eval --video clip.mp4 --stylized-video clip_monet.mp4  [dim]# flicker[/]
 
 [b]Metrics[/b] (all with the same VGG; lower is better except SSIM)
 
-  content loss  MSE of relu4_1 features, stylised vs content
-  style loss    AdaIN's: sum over relu1_1..relu4_1 of MSE(mean) + MSE(std), vs the style
-  gram loss     sum over relu1_1..relu5_1 of MSE of Gram matrices / (C*H*W), vs the style
-  SSIM          structure kept: stylised vs content, 1 is identical
-  warping error mean squared change between stylised frames after following the motion
-                of the input frames, occlusions masked (Lai et al. 2018)
+  content loss   MSE of relu4_1 features, result vs content
+  style loss     AdaIN's: MSE(mean) + MSE(std) over relu1_1..relu4_1, vs style
+  gram loss      MSE of Gram matrices (/ C*H*W), relu1_1..relu5_1, vs style
+  SSIM           structure kept, result vs content; 1 is identical
+  warping error  change between result frames along the input's motion,
+                 occlusions masked (Lai et al. 2018)
 """
 
 _PROGRESS = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -48,7 +48,7 @@ def eval_command(
     ] = None,
     stylized: Annotated[Path | None, typer.Option(
         exists=True, show_default=False,
-        help="Stylised image, or folder of results named {content}_stylized_{style}.")] = None,
+        help="Stylised image, or folder of results named CONTENT_stylized_STYLE.")] = None,
     video: Annotated[Path | None, typer.Option(
         exists=True, show_default=False, help="Input video (file or folder of frames).")] = None,
     stylized_video: Annotated[Path | None, typer.Option(
@@ -57,12 +57,14 @@ def eval_command(
     json_path: Annotated[Path | None, typer.Option(
         "--json", show_default=False, help="Write every number to this JSON file.")] = None,
     csv_path: Annotated[Path | None, typer.Option(
-        "--csv", show_default=False, help="Write the table to this CSV file.")] = None,
+        "--csv", show_default=False,
+        help="Write the table (and the sweep's points) to this CSV file.")] = None,
     plot: Annotated[Path | None, typer.Option(
         show_default=False,
         help="Stylise every content x style pair at alphas 0..1 with --decoder and draw "
-             "content loss against style loss into this PNG.")] = None,
-    alphas: Annotated[int, typer.Option(min=2, max=101, help="Alpha values in the sweep.")
+             "content loss against style loss into this PNG (its numbers go into --json "
+             "and --csv).")] = None,
+    alphas: Annotated[int, typer.Option(min=2, help="Alpha values in the sweep.")
                       ] = 11,
     content_size: Annotated[int, typer.Option(
         min=0, help="Content size in the sweep (shorter side; 0 keeps it).")] = 512,
@@ -77,6 +79,41 @@ def eval_command(
     device: Annotated[Device, typer.Option(help="Where to compute.")] = Device.auto,
 ) -> None:
     """Score stylised results: content and style losses, Gram loss, SSIM; video flicker."""
+    _refuse_conflicts(content, style, stylized, video, stylized_video, csv_path, plot)
+    named = {"--json": json_path, "--csv": csv_path, "--plot": plot}
+    outputs = {option: path for option, path in named.items() if path is not None}
+    rows, points, sweep_errors, info = [], [], [], {}
+    with user_errors():
+        _check_outputs(outputs, [content, style, stylized, video, stylized_video, decoder,
+                                 Path(vgg)])
+        if stylized is not None or plot is not None:
+            evaluator = _evaluator(vgg, device.value)
+            info["vgg"] = vgg
+        if plot is not None:  # load the decoder before any other work: a wrong one fails now
+            from ..stylizer import Stylizer
+
+            stylizer = Stylizer(vgg, decoder, device.value)
+        if stylized is not None:
+            rows = _score(evaluator, content, style, stylized, style_size,
+                          list(outputs.values()))
+        if video is not None:
+            info["video"] = _video(video, stylized_video)
+        if plot is not None:
+            from ..evaluate import sweep_report
+
+            points, sweep_errors = _sweep(evaluator, stylizer, content, style, plot, alphas,
+                                          content_size, style_size)
+            info["sweep"] = {"decoder": str(decoder), "content_size": content_size,
+                             "style_size": style_size, **sweep_report(points),
+                             "errors": sweep_errors}
+        _write_reports(json_path, csv_path, rows, points, info)
+    _report_failures([row.error for row in rows if row.scores is None] + sweep_errors)
+
+
+def _refuse_conflicts(content: Path | None, style: Path | None, stylized: Path | None,
+                      video: Path | None, stylized_video: Path | None, csv_path: Path | None,
+                      plot: Path | None) -> None:
+    """Options that cannot work together, refused with exit code 2 before anything runs."""
     if (video is None) != (stylized_video is None):
         raise fail("--video and --stylized-video go together", 2)
     if stylized is not None and (content is None or style is None):
@@ -88,32 +125,43 @@ def eval_command(
                    "or --video with --stylized-video", 2)
     if plot is not None and plot.suffix.lower() != ".png":
         raise fail(f"--plot writes a PNG; name it {plot.stem}.png", 2)
-    rows, info = [], {}
-    with user_errors():
-        if stylized is not None or plot is not None:
-            evaluator = _evaluator(vgg, device.value)
-            info["vgg"] = vgg
-        if plot is not None:  # load the decoder before any other work: a wrong one fails now
-            from ..stylizer import Stylizer
+    if csv_path is not None and stylized is None and plot is None:
+        raise fail("--csv holds the --stylized scores and the --plot sweep; the warping "
+                   "error goes to --json", 2)
+    if (content is not None or style is not None) and stylized is None and plot is None:
+        raise fail("--content and --style are for --stylized or --plot; give one of them", 2)
 
-            stylizer = Stylizer(vgg, decoder, device.value)
-        if stylized is not None:
-            rows = _score(evaluator, content, style, stylized, style_size)
-        if video is not None:
-            info["video"] = _video(video, stylized_video)
-        if plot is not None:
-            _sweep(evaluator, stylizer, content, style, plot, alphas, content_size, style_size)
-        if json_path is not None:
-            from ..evaluate import write_json
 
-            write_json(json_path, rows, info)
-            console.print(f"wrote {escape(str(json_path))}")
-        if csv_path is not None:
-            from ..evaluate import write_csv
+def _check_outputs(outputs: dict[str, Path], inputs: list[Path | None]) -> None:
+    """Refuse, before any work, two outputs on one file, an output that is an input (or
+    an image in an input folder), and an output that cannot be written."""
+    from ..errors import AdaINError
+    from ..outputs import check_writable_path, refuse_inputs_as_outputs
+    from ..picture import find_images
 
-            write_csv(csv_path, rows)
-            console.print(f"wrote {escape(str(csv_path))}")
-    _report_failures(rows)
+    seen: dict[Path, str] = {}
+    for option, output in outputs.items():
+        if output.resolve() in seen:
+            raise AdaINError(f"{seen[output.resolve()]} and {option} are both {output}; give "
+                             "each output its own file")
+        seen[output.resolve()] = option
+    for output in outputs.values():
+        check_writable_path(output)
+    given = [path for path in inputs if path is not None]
+    found = [image for path in given if path.is_dir() for image in find_images(path)]
+    refuse_inputs_as_outputs(outputs.values(), given + found, "choose another output file")
+
+
+def _write_reports(json_path: Path | None, csv_path: Path | None, rows: list[Row],
+                   points: list[SweepPoint], info: dict[str, object]) -> None:
+    from ..evaluate import write_csv, write_json
+
+    if json_path is not None:
+        write_json(json_path, rows, info)
+        console.print(f"wrote {escape(str(json_path))}")
+    if csv_path is not None:
+        write_csv(csv_path, rows, points)
+        console.print(f"wrote {escape(str(csv_path))}")
 
 
 def _evaluator(vgg: str, device: str):
@@ -124,18 +172,19 @@ def _evaluator(vgg: str, device: str):
     return Evaluator(load_encoder(vgg, last="relu5_1").module, resolve_device(device))
 
 
-def _score(evaluator, content: Path, style: Path, stylized: Path, style_size: int) -> list[Row]:
+def _score(evaluator, content: Path, style: Path, stylized: Path, style_size: int,
+           outputs: list[Path]) -> list[Row]:
     from ..errors import AdaINError
     from ..evaluate import match_triples, score_triples
 
-    triples, unmatched = match_triples(content, style, stylized)
+    triples, unmatched = match_triples(content, style, stylized, skip=outputs)
     if unmatched:
         err_console.print(f"[yellow]{len(unmatched)} image(s) in {escape(str(stylized))} match "
                           "no content x style pair by name, e.g. "
                           f"{escape(unmatched[0].name)}; skipped[/]")
     if not triples:
-        raise AdaINError(f"no image in {stylized} is named {{content}}_stylized_{{style}} "
-                         f"after a content in {content} and a style in {style}")
+        raise AdaINError(f"no image in {stylized} is named CONTENT_stylized_STYLE after a "
+                         f"content in {content} and a style in {style}")
     with Progress(*_PROGRESS, console=err_console, transient=True) as bar:
         task = bar.add_task("scoring", total=len(triples))
         rows = score_triples(evaluator, triples, style_size, lambda: bar.advance(task))
@@ -177,8 +226,9 @@ def _video(video: Path, stylized_video: Path) -> dict[str, object]:
 
 
 def _sweep(evaluator, stylizer, content: Path, style: Path, plot: Path, count: int,
-           content_size: int, style_size: int) -> None:
+           content_size: int, style_size: int) -> tuple[list[SweepPoint], list[str]]:
     from ..batch import expand_inputs
+    from ..errors import AdaINError
     from ..evaluate import alpha_sweep, plot_sweep, sweep_alphas
     from ..stylizer import StyleOptions
 
@@ -187,16 +237,19 @@ def _sweep(evaluator, stylizer, content: Path, style: Path, plot: Path, count: i
     options = StyleOptions(content_size=content_size, style_size=style_size)
     with Progress(*_PROGRESS, console=err_console, transient=True) as bar:
         task = bar.add_task("alpha sweep", total=len(pairs) * len(alphas))
-        points = alpha_sweep(stylizer, evaluator, pairs, alphas, options,
-                             lambda: bar.advance(task))
+        points, errors = alpha_sweep(stylizer, evaluator, pairs, alphas, options,
+                                     lambda: bar.advance(task))
+    if not points:
+        raise AdaINError(f"no pair could be swept: {errors[0]}")
     plot_sweep(points, plot)
-    console.print(f"wrote {escape(str(plot))}: alpha sweep of {len(pairs)} pair(s)")
+    swept = len(pairs) - len(errors)
+    console.print(f"wrote {escape(str(plot))}: alpha sweep of {swept} pair(s)")
+    return points, errors
 
 
-def _report_failures(rows: list[Row]) -> None:
-    failed = [row for row in rows if row.scores is None]
-    if failed:
-        err_console.print(f"[bold red]{len(failed)} failed:[/]")
-        for row in failed:
-            err_console.print(f"  {escape(row.error)}", highlight=False, soft_wrap=True)
+def _report_failures(errors: list[str]) -> None:
+    if errors:
+        err_console.print(f"[bold red]{len(errors)} failed:[/]")
+        for error in errors:
+            err_console.print(f"  {escape(error)}", highlight=False, soft_wrap=True)
         raise typer.Exit(1)

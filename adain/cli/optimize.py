@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import time
 from pathlib import Path
 from typing import Annotated
@@ -17,9 +18,17 @@ EXAMPLES = """
 [b]Examples[/b]
 
   adain optimize photo.jpg --style monet.jpg -o photo_gatys.png
-  adain optimize photo.jpg -s monet.jpg --size 256 --steps 200   [dim]# minutes on a CPU[/]
-  adain optimize photo.jpg -s monet.jpg --init noise --seed 3 --style-weight 1e4
+  adain optimize photo.jpg -s monet.jpg --size 256   [dim]# minutes on a CPU[/]
+  adain optimize photo.jpg -s monet.jpg --init noise --style-weight 1e4
 """
+
+# The defaults are OptimizeConfig's (a test checks), written out so that the CLI loads
+# without torch.
+
+
+class Init(str, enum.Enum):
+    content = "content"
+    noise = "noise"
 
 
 def _layers(text: str) -> tuple[str, ...]:
@@ -34,23 +43,26 @@ def optimize(
         help="Style image, or a bundled style's name (adain styles).")],
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", show_default=False,
-        help="Result file \\[default: output/optimize/{content}_stylized_{style}.png].")] = None,
+        help="Result file; by default CONTENT_stylized_STYLE.png in output/optimize.")] = None,
     steps: Annotated[int, typer.Option(min=1, help="L-BFGS iterations.")] = 300,
-    content_weight: Annotated[float, typer.Option(min=0.0, help="Weight of the content loss.")
-                              ] = 1.0,
+    content_weight: Annotated[float, typer.Option(  # the config refuses < 0, inf and nan
+        help="Weight of the content loss; 0 leaves it out.")] = 1.0,
     style_weight: Annotated[float, typer.Option(
-        min=0.0, help="Weight of the Gram style loss; raise it for more style. The default "
-                      "suits vgg_normalised.pth; torchvision's VGG needs a far larger one.")
+        help="Weight of the Gram style loss; raise it for more style. The default suits "
+             "vgg_normalised.pth; torchvision's VGG needs a far larger one.")
     ] = 1e3,
     content_layers: Annotated[str, typer.Option(
-        help="Comma-separated VGG layers for the content loss (relu1_1 .. relu5_4).")
-    ] = "relu4_2",
+        help="Comma-separated VGG layers for the content loss (relu1_1 .. relu5_4); "
+             "empty leaves it out.")] = "relu4_2",
     style_layers: Annotated[str, typer.Option(
-        help="Comma-separated VGG layers for the Gram style loss.")
+        show_default=False, help="Comma-separated VGG layers for the Gram style loss (at "
+                                 "least one); by default relu1_1 to relu5_1.")
     ] = "relu1_1,relu2_1,relu3_1,relu4_1,relu5_1",
-    init: Annotated[str, typer.Option(
-        help="Start from the 'content' image or from 'noise' (seeded by --seed).")] = "content",
-    seed: Annotated[int, typer.Option(help="Seed of the noise start.")] = 0,
+    init: Annotated[Init, typer.Option(
+        help="Start from the content image or from noise (seeded by --seed).")
+    ] = Init.content,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the noise start.")
+                    ] = 0,
     size: Annotated[int, typer.Option(
         min=0, help="Resize both images' shorter side to this; 0 keeps their sizes. The time "
                     "grows with the pixels: 256 takes minutes on a laptop CPU.")] = 512,
@@ -70,7 +82,7 @@ def optimize(
         config = OptimizeConfig(steps=steps, content_weight=content_weight,
                                 style_weight=style_weight,
                                 content_layers=_layers(content_layers),
-                                style_layers=_layers(style_layers), init=init, seed=seed,
+                                style_layers=_layers(style_layers), init=init.value, seed=seed,
                                 size=size, preserve_color=preserve_color)
         output = output or Path("output/optimize") / f"{content.stem}_stylized_{style.stem}.png"
         started = time.perf_counter()
@@ -84,7 +96,8 @@ def optimize(
                                              losses=f"content {p.content_loss:.4g} "
                                                     f"style {p.style_loss:.4g}"))
     first, last = history[0], history[-1]
+    steps_done = f"{last.step} step{'' if last.step == 1 else 's'}"
     console.print(f"wrote {escape(str(output))} in {time.perf_counter() - started:.1f} s, "
-                  f"{last.step} steps: content loss {first.content_loss:.4g} -> "
+                  f"{steps_done}: content loss {first.content_loss:.4g} -> "
                   f"{last.content_loss:.4g}, style loss {first.style_loss:.4g} -> "
                   f"{last.style_loss:.4g}")
