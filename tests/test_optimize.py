@@ -163,7 +163,7 @@ def test_cli_help_shows_choices_and_the_config_defaults():
     result = run("optimize", "--help")
     usage = next(line for line in result.output.splitlines() if "Usage" in line)
     assert "CONTENT" in usage and "{" not in result.output
-    assert "<content|noise>" in result.output
+    assert "[content|noise]" in result.output
     assert run("optimize", "x.png", "-s", "x.png", "--init", "zeros").exit_code == 2
     params = {p.name: p.default for p in typer.main.get_command(app).commands["optimize"].params}
     config = OptimizeConfig()
