@@ -150,6 +150,10 @@ class _Trainer:
                              f"{'; '.join(unreadable)}. Refusing to start again at step 0 over "
                              "them: put a good checkpoint back, or move them away to start "
                              "the run afresh")
+        if (finished := self._decoder_step()) > 0:  # e.g. its checkpoints were deleted
+            raise AdaINError(f"{self.run_dir} has no checkpoint but a decoder.safetensors at "
+                             f"step {finished}; refusing to start again at step 0 over it: "
+                             "move it away to train the run afresh")
         return 0
 
     def _restore(self, path: Path, state: dict) -> int:

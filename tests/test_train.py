@@ -270,6 +270,10 @@ def test_resume_refuses_when_no_checkpoint_loads(folders, published_weights, tmp
                                          r"empty .*Refusing to start again at step 0"):
         train(dataclasses.replace(config, iters=4), resume=True)
     assert load_decoder(run / "decoder.safetensors").metadata["step"] == "2"
+    old.unlink()
+    new.unlink()  # no checkpoint at all, but the finished decoder
+    with pytest.raises(AdaINError, match="no checkpoint but a decoder.safetensors at step 2"):
+        train(dataclasses.replace(config, iters=4), resume=True)
 
 
 def test_resume_refuses_a_checkpoint_of_a_newer_adain(folders, published_weights, tmp_path):
