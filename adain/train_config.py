@@ -17,9 +17,10 @@ from pathlib import Path
 from .errors import AdaINError
 
 TORCHVISION = "torchvision"  # the --vgg value that is not a path (adain.weights.TORCHVISION)
-# Settings a resumed run may change; the others stay as the run was started.
+# Settings a resumed run may change (how far, where and how fast it runs, how often it
+# saves); the others stay as the run was started.
 RESUMABLE = frozenset({"iters", "workers", "device", "save_every", "sample_every", "log_every",
-                       "keep_checkpoints", "compile"})
+                       "keep_checkpoints", "compile", "channels_last"})
 _PATHS = ("content_dir", "style_dir", "out", "vgg")  # made absolute: resumable from anywhere
 
 

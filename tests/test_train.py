@@ -16,7 +16,7 @@ from adain.checkpoint import FORMAT_VERSION, list_checkpoints, load_checkpoint
 from adain.cli import app
 from adain.step import StepModels, TrainStep
 from adain.train import TrainConfig, resume_config, train
-from adain.weights import load_decoder, load_encoder
+from adain.weights import TORCHVISION, load_decoder, load_encoder
 
 
 @pytest.fixture(scope="module")
@@ -308,7 +308,7 @@ def test_config_paths_are_absolute(tmp_path, monkeypatch):
     config = TrainConfig(content_dir="coco", style_dir="art", out="runs/a", vgg="v.pth")
     assert (config.content_dir, config.style_dir, config.out, config.vgg) == tuple(
         str(tmp_path / name) for name in ("coco", "art", "runs/a", "v.pth"))
-    assert dataclasses.replace(config, vgg="torchvision").vgg == "torchvision"
+    assert dataclasses.replace(config, vgg=TORCHVISION).vgg == TORCHVISION
 
 
 def test_a_run_that_failed_before_its_first_checkpoint_starts_again(folders, published_weights,
