@@ -21,8 +21,8 @@ def fetch(
     force: Annotated[bool, typer.Option("--force", help="Download even if the files are there.")
                      ] = False,
     base_url: Annotated[str | None, typer.Option(
-        help="Where the files are: a mirror URL, file:// URL or folder [default: the "
-             "pytorch-AdaIN v0.0.0 release].",
+        help="Where the files are: a mirror URL, file:// URL or folder.  \\[default: the "
+             "pytorch-AdaIN v0.0.0 release]",
         show_default=False)] = None,
 ) -> None:
     """Download the published vgg_normalised.pth and decoder.pth (pytorch-AdaIN v0.0.0)."""
