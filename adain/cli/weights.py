@@ -18,7 +18,8 @@ weights_app = typer.Typer(help="Get, inspect and convert weight files.", no_args
 def fetch(
     dest: Annotated[Path, typer.Option("--dest", "-d", help="Folder to put the files in.")
                     ] = Path("models"),
-    force: Annotated[bool, typer.Option("--force", help="Download even if the files are there.")
+    force: Annotated[bool, typer.Option("--force", metavar="",
+                                        help="Download even if the files are there.")
                      ] = False,
     base_url: Annotated[str | None, typer.Option(
         help="Where the files are: a mirror URL, file:// URL or folder.  \\[default: the "
