@@ -4,6 +4,10 @@ A checkpoint is ``RUN/checkpoints/step_XXXXXXXX.pt``: the unwrapped decoder, the
 and schedule, the step, the RNG state, the run's config as a plain dict and the encoder
 it trains against. Written to a temporary file and renamed, so a kill at any moment
 leaves the previous checkpoints whole; loaded with ``weights_only=True``.
+
+``load_checkpoint`` raises ``UnreadableCheckpoint`` for a file that is broken or not a
+checkpoint (a resume may fall back to the one before it), and a plain ``AdaINError`` for
+a checkpoint written by a newer adain (never to be passed over).
 """
 
 from __future__ import annotations
@@ -19,6 +23,15 @@ from .errors import AdaINError
 FORMAT = "adain-train-checkpoint"
 FORMAT_VERSION = 1
 _NAME = re.compile(r"^step_(\d{8,})\.pt$")
+_REASON_CHARS = 160
+
+
+class UnreadableCheckpoint(AdaINError):
+    """A checkpoint file that cannot be used: truncated, empty, or not a checkpoint."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path} cannot be read: {reason}")
+        self.path, self.reason = path, reason
 
 
 def checkpoint_dir(run: Path) -> Path:
@@ -56,11 +69,25 @@ def load_checkpoint(path: Path) -> dict:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for broken files; all mean "unusable"
-        raise AdaINError(f"checkpoint {path} cannot be read ({type(exc).__name__}); delete it "
-                         "to resume from the one before") from exc
+        raise UnreadableCheckpoint(path, _reason(path, exc)) from exc
     if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise AdaINError(f"{path} is not an adain training checkpoint")
-    if state.get("format_version", 0) > FORMAT_VERSION:
-        raise AdaINError(f"{path} was written by a newer adain (format "
-                         f"{state['format_version']}); upgrade adain to resume it")
+        raise UnreadableCheckpoint(path, "it is not an adain training checkpoint")
+    check_version(path, state)
     return state
+
+
+def check_version(path: Path, state: dict) -> None:
+    """Refuse a checkpoint written by a newer adain than this one."""
+    if state.get("format_version", 0) > FORMAT_VERSION:
+        raise AdaINError(f"{path} was written by a newer adain (checkpoint format "
+                         f"{state['format_version']}, this adain reads {FORMAT_VERSION}); "
+                         "upgrade adain to use it")
+
+
+def _reason(path: Path, exc: Exception) -> str:
+    """What was wrong, in words: the exception's own message, cut to one short line."""
+    if path.is_file() and path.stat().st_size == 0:
+        return "the file is empty (0 bytes)"
+    message = (str(exc).strip().splitlines() or [""])[0]
+    reason = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+    return reason if len(reason) <= _REASON_CHARS else reason[:_REASON_CHARS - 3] + "..."

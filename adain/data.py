@@ -88,8 +88,10 @@ class PairDataset(Dataset):
                 return load_train_image(path, self.image_size, self.crop_size, rng)
             except AdaINError as exc:
                 skipped.append(str(exc))
-        raise AdaINError(f"{MAX_TRIES} unreadable images in a row near position {position}; "
-                         "is the folder full of broken files?")
+        what = ("content", "style")[kind]
+        raise AdaINError(f"{MAX_TRIES} unreadable {what} images in a row near position "
+                         f"{position} (the last: {skipped[-1]}); is the {what} folder full of "
+                         "broken files?")
 
 
     def _index(self, kind: int, position: int) -> int:

@@ -1,13 +1,16 @@
 """Download the published pytorch-AdaIN weights (its GitHub release v0.0.0).
 
 Each file is streamed to a temporary file beside its destination, checked by loading it
-as the network it should be, and only then renamed into place.
+as the network it should be, and only then renamed into place. The source may also be
+a mirror URL, a ``file://`` URL or a plain folder path (the files are copied from it,
+checked and placed the same way).
 """
 
 from __future__ import annotations
 
 import logging
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -65,9 +68,21 @@ def _fetch_all(dest: Path, base_url: str, force: bool, progress: Progress | None
                 continue
             except AdaINError:
                 log.warning("%s is there but does not load; downloading it again", target)
-        _download(f"{base_url.rstrip('/')}/{item.name}", target, item, progress)
+        _download(_location(base_url, item.name), target, item, progress)
         written.append(target)
     return written
+
+
+def _location(base_url: str, name: str) -> str:
+    """The URL of ``name`` under ``base_url``; a folder path becomes a ``file://`` URL."""
+    if len(urllib.parse.urlsplit(base_url).scheme) > 1:  # one letter: a Windows drive
+        return f"{base_url.rstrip('/')}/{name}"
+    path = Path(base_url).expanduser() / name
+    if not path.is_file():
+        names = " and ".join(item.name for item in PUBLISHED_FILES)
+        raise AdaINError(f"{path} not found; --base-url {base_url} should be a folder holding "
+                         f"{names}, or a URL")
+    return path.absolute().as_uri()
 
 
 def _download(url: str, target: Path, item: PublishedFile, progress: Progress | None) -> None:
@@ -81,10 +96,12 @@ def _download(url: str, target: Path, item: PublishedFile, progress: Progress | 
                     done += len(chunk)
                     if progress:
                         progress(item.name, done, total)
-        except (TimeoutError, urllib.error.URLError, ConnectionError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise AdaINError(f"could not download {url} ({reason}); offline? Download it by "
-                             f"hand and put it at {target} (see models/README.md)") from exc
+        except (TimeoutError, urllib.error.URLError, ConnectionError, ValueError) as exc:
+            reason = getattr(exc, "reason", exc)  # ValueError: a URL of no known kind
+            local = url.startswith("file:") or isinstance(exc, ValueError)
+            hint = ("check --base-url" if local else "offline? Download it by hand and put it "
+                    f"at {target} (see models/README.md)")
+            raise AdaINError(f"could not download {url} ({reason}); {hint}") from exc
         if total is not None and done != total:
             raise AdaINError(f"download of {url} broke off at {done} of {total} bytes; "
                              "run the command again")

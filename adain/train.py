@@ -2,16 +2,23 @@
 
     config = TrainConfig(content_dir="coco", style_dir="wikiart", out="runs/mine")
     decoder = train(config)
+    decoder = train(resume_config("runs/mine", iters=300_000), resume=True)
 
 The encoder is frozen; only the decoder learns (Adam, lr / (1 + lr_decay * step)). RUN
 holds ``config.json``, ``checkpoints/`` (resumable), ``tb/`` (TensorBoard), ``samples/``
 and at the end ``decoder.safetensors``. Under torchrun each process trains on its own
 part of every step's data with DistributedDataParallel; only rank 0 writes.
+
+Resume rules: a resumed run keeps its settings except those in ``RESUMABLE``; it starts
+from its newest checkpoint that loads (a broken one is passed over with a warning), and
+is refused if checkpoints exist but none loads, or one was written by a newer adain,
+never started again at step 0 over them. A new run refuses a folder that holds a run,
+unless that run stopped before saving anything (no checkpoint, no decoder): it starts
+again there with the new settings.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import os
@@ -28,60 +35,35 @@ from torch.utils.data import DataLoader
 
 from . import distributed
 from .atomic import atomic_path
-from .checkpoint import list_checkpoints, load_checkpoint, remove_stale_temporaries, save_checkpoint
+from .checkpoint import (
+    UnreadableCheckpoint,
+    checkpoint_dir,
+    list_checkpoints,
+    load_checkpoint,
+    remove_stale_temporaries,
+    save_checkpoint,
+)
 from .data import PairDataset, PositionSampler, collate, list_images
 from .decoder import Decoder
 from .device import resolve_device
 from .errors import AdaINError
+from .outputs import check_writable_path
 from .step import StepModels, TrainStep, precision_for
+from .train_config import (
+    RESUMABLE,
+    TrainConfig,
+    load_run_config,
+    refuse_fixed_changes,
+    resume_config,
+)
 from .weights import load_decoder, load_encoder, save_weights
+
+__all__ = ["RESUMABLE", "Progress", "TrainConfig", "TrainingStopped", "load_run_config",
+           "resume_config", "train"]
 
 log = logging.getLogger(__name__)
 
 STOP_CHECK_EVERY = 10  # steps between the ranks' agreement on a Ctrl-C, under torchrun
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Every setting of a run; saved as RUN/config.json and in every checkpoint."""
-
-    content_dir: str
-    style_dir: str
-    out: str
-    vgg: str = "models/vgg_normalised.pth"
-    iters: int = 160_000
-    batch_size: int = 8  # per process
-    lr: float = 1e-4
-    lr_decay: float = 5e-5
-    content_weight: float = 1.0
-    style_weight: float = 10.0
-    image_size: int = 512  # shorter side before the crop; 0 keeps it
-    crop_size: int = 256
-    save_every: int = 10_000
-    sample_every: int = 1_000
-    log_every: int = 100
-    workers: int = min(8, os.cpu_count() or 1)
-    seed: int = 0
-    device: str = "auto"
-    precision: str = "auto"  # auto (bf16 autocast on CUDA GPUs that have it), bf16, fp32
-    channels_last: bool = True  # on CUDA; on CPUs NCHW is faster for these convs
-    compile: bool = False
-    keep_checkpoints: int = 3
-
-    def __post_init__(self) -> None:
-        if self.image_size and self.image_size < self.crop_size:
-            raise AdaINError(f"--image-size {self.image_size} is smaller than --crop-size "
-                             f"{self.crop_size}; raise it or use 0 to keep images' sizes")
-        if self.precision not in ("auto", "bf16", "fp32"):
-            raise AdaINError(f"unknown precision {self.precision!r}; use auto, bf16 or fp32")
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> TrainConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in known})
 
 
 @dataclass(frozen=True)
@@ -96,24 +78,33 @@ class Progress:
     images_per_second: float
 
 
-def load_run_config(run: Path) -> TrainConfig:
-    path = run / "config.json"
-    if not path.is_file():
-        raise AdaINError(f"{run} is not a training run (no config.json); start one with "
-                         "adain train --content-dir ... --style-dir ... --out RUN")
-    return TrainConfig.from_dict(json.loads(path.read_text()))
+def _check_new_run(run: Path, process: distributed.Process) -> None:
+    """Refuse a folder holding a run, unless that run saved nothing (no checkpoint, no
+    decoder): a start that failed early may start again there with corrected settings."""
+    if not (run / "config.json").exists():
+        return
+    if list_checkpoints(run) or (run / "decoder.safetensors").exists():
+        raise AdaINError(f"{run} already holds a training run; continue it with "
+                         f"--resume {run}, or choose another --out")
+    if process.is_main:
+        log.warning("%s holds a run that stopped before its first checkpoint; starting it "
+                    "again from step 0 with the settings given now", run)
 
 
 def train(config: TrainConfig, on_progress: Callable[[Progress], None] | None = None,
           process: distributed.Process | None = None, resume: bool = False) -> Decoder:
-    """Train up to ``config.iters`` steps; ``resume`` continues from RUN's latest checkpoint.
+    """Train up to ``config.iters`` steps; ``resume`` continues from RUN's newest checkpoint
+    that loads, with the run's own settings (see ``resume_config`` and RESUMABLE).
 
     Returns the trained decoder (the unwrapped module) on every process.
     """
-    if not resume and (Path(config.out) / "config.json").exists():
-        raise AdaINError(f"{config.out} already holds a training run; continue it with "
-                         f"--resume {config.out}, or choose another --out")
+    run = Path(config.out)
     process = process or distributed.from_environment()
+    check_writable_path(run, folder=True)
+    if resume:
+        refuse_fixed_changes(load_run_config(run), config, run)
+    else:
+        _check_new_run(run, process)
     device = resolve_device(config.device)
     if device.type == "cuda" and process.distributed:
         device = torch.device("cuda", process.local_rank)
@@ -144,16 +135,28 @@ class _Trainer:
         self.channels_last = config.channels_last and device.type == "cuda"
 
     def _resume(self) -> int:
-        """Load the newest readable checkpoint (a broken newest one is skipped, with a warning)."""
-        state = None
+        """Load the newest checkpoint that loads (a broken one is passed over, with a
+        warning); refuse if there are checkpoints and none loads. A checkpoint of a newer
+        adain raises from ``load_checkpoint``: it is never passed over."""
+        unreadable = []
         for path in reversed(list_checkpoints(self.run_dir)):
             try:
-                state = load_checkpoint(path)
-                break
-            except AdaINError as exc:
+                return self._restore(path, load_checkpoint(path))
+            except UnreadableCheckpoint as exc:
+                unreadable.append(f"{path.name} ({exc.reason})")
                 log.warning("%s; trying the checkpoint before it", exc)
-        if state is None:
-            return 0
+        if unreadable:
+            raise AdaINError(f"no checkpoint in {checkpoint_dir(self.run_dir)} loads: "
+                             f"{'; '.join(unreadable)}. Refusing to start again at step 0 over "
+                             "them: put a good checkpoint back, or move them away to start "
+                             "the run afresh")
+        if (finished := self._decoder_step()) > 0:  # e.g. its checkpoints were deleted
+            raise AdaINError(f"{self.run_dir} has no checkpoint but a decoder.safetensors at "
+                             f"step {finished}; refusing to start again at step 0 over it: "
+                             "move it away to train the run afresh")
+        return 0
+
+    def _restore(self, path: Path, state: dict) -> int:
         if state.get("encoder_sha256") != self.encoder.sha256:
             raise AdaINError(f"{path} was trained against other encoder weights than "
                              f"{self.config.vgg}; resume with the same --vgg")
@@ -179,7 +182,10 @@ class _Trainer:
             self._write_config()
             remove_stale_temporaries(self.run_dir)
         if self.step < config.iters:
-            self._train_steps(on_progress)
+            try:
+                self._train_steps(on_progress)
+            except AdaINError as exc:  # e.g. a folder of broken images
+                raise self._failure(exc) from exc
         finished = self.step == config.iters
         if main and finished and self._decoder_step() != self.step:
             self._save_decoder()
@@ -204,6 +210,16 @@ class _Trainer:
                 logger.close()
         if self.process.is_main and self.step % config.save_every:  # else saved in the loop
             self._save_checkpoint()
+
+    def _failure(self, exc: AdaINError) -> AdaINError:
+        """The error of a run that failed, naming the run and how to go on."""
+        reason, run = _own_message(exc), self.run_dir
+        if list_checkpoints(run):
+            return AdaINError(f"training {run} failed at step {self.step}: {reason} (fix the "
+                              f"cause and continue with adain train --resume {run})")
+        return AdaINError(f"training {run} failed before its first checkpoint: {reason} "
+                          f"(nothing was saved: start it again with corrected options and the "
+                          f"same --out {run})")
 
     def _decoder_step(self) -> int:
         """The step recorded in RUN/decoder.safetensors, or -1 if there is none."""
@@ -317,6 +333,15 @@ class TrainingStopped(AdaINError):
         super().__init__(f"stopped at step {step}; the checkpoint is saved, continue with "
                          f"adain train --resume {run}")
         self.step = step
+
+
+def _own_message(exc: AdaINError) -> str:
+    """The error's own message: one raised in a data-loading worker arrives as its whole
+    traceback, whose last line is ``adain.errors.AdaINError: <message>``."""
+    text = str(exc).strip()
+    if "Original Traceback" in text:
+        text = text.splitlines()[-1].split(": ", 1)[-1]
+    return text
 
 
 def _make_log(run: Path):

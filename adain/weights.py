@@ -7,11 +7,14 @@ wrong file is refused with one line that says what it looks like and what was ex
 
 Our own format is safetensors with string metadata: ``format=adain``, ``format_version``,
 ``kind`` (encoder or decoder), ``encoder`` (the encoder's identity), ``step`` and more.
+A training checkpoint (``RUN/checkpoints/step_*.pt``) reads as its decoder, with the
+encoder identity, its SHA-256 and the step from the checkpoint as metadata.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import pickle
 import re
@@ -24,6 +27,8 @@ from safetensors.torch import save_file
 from torch import Tensor, nn
 
 from .atomic import atomic_path
+from .checkpoint import FORMAT as CHECKPOINT_FORMAT
+from .checkpoint import check_version
 from .decoder import DECODER_CONVS, Decoder
 from .encoder import ADAIN_LAST, LAYERS, VGG19_CONVS, VGGEncoder
 from .errors import AdaINError
@@ -78,6 +83,7 @@ LAYOUT_DESCRIPTION = {
     "adain-encoder": "an adain encoder",
     "adain-decoder": "an adain decoder",
 }
+_OWN_FORMATS = ("adain", CHECKPOINT_FORMAT)  # metadata "format" of files this project writes
 _WRAPPER_PREFIX = re.compile(r"^(module\.|_orig_mod\.)+")
 
 
@@ -100,12 +106,14 @@ class WeightsFile:
 
     def describe(self) -> str:
         what = LAYOUT_DESCRIPTION.get(self.layout, "nothing this tool knows")
+        if self.metadata.get("format") == CHECKPOINT_FORMAT:
+            what = f"the decoder of a training checkpoint (step {self.metadata.get('step')})"
         return f"{self.path.name} holds {len(self.tensors)} tensors that look like {what}"
 
 
 def identify(tensors: dict[str, Tensor], metadata: dict[str, str]) -> str:
     """Name the layout of a state dict: a key of ``REMAP``, ``adain-<kind>`` or ``unknown``."""
-    if metadata.get("format") == "adain":
+    if metadata.get("format") in _OWN_FORMATS:
         return f"adain-{metadata.get('kind', 'unknown')}"
     layers = {k.rsplit(".", 1)[0] for k in tensors}
     for layout, table in REMAP.items():
@@ -144,12 +152,29 @@ def read_weights(path: str | Path) -> WeightsFile:
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
         raise AdaINError(f"{path} is not a PyTorch or safetensors weights file, or it is "
                          f"truncated ({reason})") from exc
+    if isinstance(obj, dict) and obj.get("format") == CHECKPOINT_FORMAT:
+        return _checkpoint_decoder(path, obj)
     if not isinstance(obj, dict) or not all(isinstance(v, Tensor) for v in obj.values()):
         keys = ", ".join(map(str, list(obj)[:5])) if isinstance(obj, dict) else type(obj).__name__
         raise AdaINError(f"{path} is not a plain state_dict of tensors (it holds {keys}); "
                          "expected encoder or decoder weights")
     tensors = {_WRAPPER_PREFIX.sub("", k): v for k, v in obj.items()}
     return WeightsFile(path, tensors)
+
+
+def _checkpoint_decoder(path: Path, state: dict) -> WeightsFile:
+    """The decoder of a training checkpoint, described by the checkpoint's own fields."""
+    check_version(path, state)
+    decoder = state.get("decoder")
+    if not isinstance(decoder, dict) or not all(isinstance(v, Tensor) for v in decoder.values()):
+        raise AdaINError(f"{path} is a training checkpoint without a decoder state_dict")
+    metadata = {"format": CHECKPOINT_FORMAT, "kind": "decoder", "step": str(state.get("step")),
+                "encoder": str(state.get("encoder", "unknown"))}
+    if state.get("encoder_sha256"):
+        metadata["encoder_sha256"] = str(state["encoder_sha256"])
+    if isinstance(state.get("config"), dict):
+        metadata["config"] = json.dumps(state["config"])
+    return WeightsFile(path, dict(decoder), metadata)
 
 
 def _read_safetensors(path: Path) -> WeightsFile:

@@ -5,7 +5,9 @@ height and width dynamic, given metadata, checked by onnx.checker, optionally sl
 and run in onnxruntime against PyTorch on fixed-seed inputs at two sizes (one not a
 multiple of 8). All of it happens in a temporary folder beside the output; only when
 every graph passes are they moved into place, so a failed export leaves no graph that
-looks valid.
+looks valid. fp16 and int8 graphs already in the folder stay when their metadata names
+the same weight files (SHA-256) as this export, so ``--half`` then ``--int8`` keeps both;
+those from other weights are removed.
 """
 
 from __future__ import annotations
@@ -21,9 +23,11 @@ from pathlib import Path
 
 import onnx
 import torch
+from google.protobuf.message import DecodeError
 
 import adain
 from adain.errors import AdaINError
+from adain.outputs import check_writable_path
 from adain.weights import TORCHVISION, load_decoder, load_encoder
 
 from . import graphs
@@ -33,6 +37,7 @@ log = logging.getLogger(__name__)
 
 NAMES = ("style_encoder", "stylizer", "adain")
 MIN_SIDE = 9  # the encoder's smallest input side
+WEIGHT_KEYS = ("vgg_sha256", "decoder_sha256")  # metadata naming the weights of a graph
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,7 @@ class ExportedGraph:
 
 def export_onnx(config: ExportConfig) -> list[ExportedGraph]:
     """Write the graphs (and their fp16/int8 variants) into ``config.out_dir``."""
+    check_writable_path(config.out_dir, folder=True)
     encoder = load_encoder(config.vgg)
     decoder = load_decoder(config.decoder)
     if config.int8:
@@ -96,7 +102,7 @@ def export_onnx(config: ExportConfig) -> list[ExportedGraph]:
             from .quantize import quantize_graphs
 
             results += quantize_graphs(staging, Path(config.calib_dir), metadata)
-        return _place(results, out_dir)
+        return _place(results, out_dir, metadata)
     except AdaINError as exc:
         if any(out_dir.glob("*.onnx")):
             raise AdaINError(f"{exc} (the graphs already in {out_dir} are from an earlier "
@@ -252,9 +258,10 @@ def _check(path: Path, diff: float | None, tolerance: float, reference: str) -> 
                          f"tolerance {tolerance:g}; no graphs were written")
 
 
-def _place(results: list[ExportedGraph], out_dir: Path) -> list[ExportedGraph]:
-    """Move the verified graphs into ``out_dir``; remove variants this export did not make
-    (they would come from other weights)."""
+def _place(results: list[ExportedGraph], out_dir: Path,
+           metadata: dict[str, str]) -> list[ExportedGraph]:
+    """Move the verified graphs into ``out_dir``; remove the variants this export did not
+    make that came from other weights than ``metadata`` names."""
     placed = []
     for result in results:
         target = out_dir / result.path.name
@@ -263,10 +270,21 @@ def _place(results: list[ExportedGraph], out_dir: Path) -> list[ExportedGraph]:
     made = {p.path.name for p in placed}
     for name in NAMES:
         for variant in (".fp16", ".int8"):
-            stale = out_dir / f"{name}{variant}.onnx"
-            if stale.name not in made and stale.exists():
-                stale.unlink()
+            other = out_dir / f"{name}{variant}.onnx"
+            if other.name not in made and other.exists() and not _same_weights(other, metadata):
+                log.info("removed %s: it was exported from other weights", other)
+                other.unlink()
     return placed
+
+
+def _same_weights(path: Path, metadata: dict[str, str]) -> bool:
+    """Whether the graph at ``path`` records the same weight files as ``metadata``."""
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except (OSError, DecodeError):
+        return False
+    recorded = {p.key: p.value for p in model.metadata_props}
+    return all(recorded.get(key) == metadata[key] for key in WEIGHT_KEYS)
 
 
 def _metadata(config: ExportConfig, encoder_identity: str) -> dict[str, str]:

@@ -1,4 +1,5 @@
 import hashlib
+import shutil
 
 import numpy as np
 import onnx
@@ -6,6 +7,7 @@ import onnxruntime as ort
 import pytest
 import torch
 from adain.export import ExportConfig, export_onnx
+from adain.export.onnx_export import _place
 from conftest import write_image
 from typer.testing import CliRunner
 
@@ -139,7 +141,43 @@ def test_too_few_calibration_images_are_refused_before_work(published_weights, t
     assert not (tmp_path / "o").exists()
 
 
-def test_cli_refuses_incomplete_options(published_weights):
-    assert runner.invoke(app, ["export", "--vgg", str(published_weights[0])]).exit_code == 2
-    result = runner.invoke(app, ["export", "--onnx", "--int8"])
-    assert result.exit_code == 2 and "--calib-dir" in result.output
+def test_cli_refuses_incomplete_options():
+    for flag in ([], ["--onnx"]):  # --onnx is the default, and still accepted
+        result = runner.invoke(app, ["export", *flag, "--int8"])
+        assert result.exit_code == 2 and "--calib-dir" in result.output
+
+
+def test_a_later_export_keeps_the_variants_of_the_same_weights(exported, published_weights,
+                                                               tmp_path):
+    out, _ = exported
+    folder = tmp_path / "out"  # as after `adain export --half`
+    shutil.copytree(out, folder, ignore=shutil.ignore_patterns("*.int8.onnx"))
+    calib = tmp_path / "calib"
+    calib.mkdir()
+    for i in range(4):
+        write_image(calib / f"c{i}.png", (24, 20), seed=i)
+    result = runner.invoke(app, [
+        "export", "--vgg", str(published_weights[0]), "--decoder", str(published_weights[1]),
+        "-o", str(folder), "--int8", "--calib-dir", str(calib), "--no-verify", "--no-simplify"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in folder.iterdir()) == sorted(p.name for p in out.iterdir())
+
+
+def test_variants_of_other_weights_are_removed(exported, tmp_path):
+    out, _ = exported
+    variants = ("stylizer.fp16.onnx", "stylizer.int8.onnx")
+    for name in variants:
+        shutil.copy(out / name, tmp_path / name)
+    model = onnx.load(str(out / "stylizer.onnx"), load_external_data=False)
+    same = {p.key: p.value for p in model.metadata_props}
+    _place([], tmp_path, same)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(variants)
+    _place([], tmp_path, {**same, "decoder_sha256": "0" * 64})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_output_folder_under_a_file_is_refused_first(tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(AdaINError, match="file is a file, not a folder"):
+        export_onnx(ExportConfig(vgg=str(tmp_path / "missing.pth"), out_dir=str(
+            tmp_path / "file" / "onnx")))

@@ -12,11 +12,11 @@ from conftest import write_image
 from typer.testing import CliRunner
 
 from adain import AdaINError, Decoder
-from adain.checkpoint import list_checkpoints, load_checkpoint
+from adain.checkpoint import FORMAT_VERSION, list_checkpoints, load_checkpoint
 from adain.cli import app
 from adain.step import StepModels, TrainStep
-from adain.train import TrainConfig, train
-from adain.weights import load_decoder, load_encoder
+from adain.train import TrainConfig, resume_config, train
+from adain.weights import TORCHVISION, load_decoder, load_encoder
 
 
 @pytest.fixture(scope="module")
@@ -189,22 +189,27 @@ def test_trained_decoder_stylises_through_the_cli(folders, published_weights, tm
     result = CliRunner().invoke(app, [
         "train", "--content-dir", str(folders[0]), "--style-dir", str(folders[1]), "--out",
         str(run), "--vgg", str(published_weights[0]), "--iters", "2", "--batch-size", "1",
-        "--image-size", "32", "--crop-size", "32", "--workers", "0", "--device", "cpu"])
+        "--image-size", "32", "--crop-size", "32", "--workers", "0", "--device", "cpu",
+        "--save-every", "1"])
     assert result.exit_code == 0, result.output
     content = write_image(tmp_path / "c.png", (40, 40), seed=3)
-    result = CliRunner().invoke(app, [
-        "stylize", str(content), "-s", str(content), "-o", str(tmp_path / "o.png"),
-        "--vgg", str(published_weights[0]), "--decoder", str(run / "decoder.safetensors"),
-        "--content-size", "0", "--style-size", "0"])
-    assert result.exit_code == 0, result.output
-    assert (tmp_path / "o.png").is_file()
+    # The finished decoder, and an interrupted run's checkpoint, both stylise.
+    for decoder in (run / "decoder.safetensors", run / "checkpoints" / "step_00000001.pt"):
+        result = CliRunner().invoke(app, [
+            "stylize", str(content), "-s", str(content), "-o", str(tmp_path / "o.png"),
+            "--vgg", str(published_weights[0]), "--decoder", str(decoder),
+            "--content-size", "0", "--style-size", "0"])
+        assert result.exit_code == 0, result.output
+        assert (tmp_path / "o.png").is_file()
+        (tmp_path / "o.png").unlink()
 
 
 def test_resume_refuses_changed_settings(folders, published_weights, tmp_path):
     run = tmp_path / "run"
     train(config_for(folders, published_weights, run, iters=1, save_every=1))
     result = CliRunner().invoke(app, ["train", "--resume", str(run), "--lr", "0.1"])
-    assert result.exit_code == 2 and "cannot change: --lr" in result.output
+    assert result.exit_code == 1 and "cannot change: --lr (the run has 0.001, given 0.1)" in \
+        result.output
 
 
 def test_resume_from_another_folder_continues_the_same_run(folders, published_weights,
@@ -242,6 +247,102 @@ def test_resume_skips_a_broken_newest_checkpoint(folders, published_weights, tmp
     list_checkpoints(run)[-1].write_bytes(b"")  # e.g. a power loss on a disk without fsync
     (run / "checkpoints" / ".step_00000009.pt.abc.tmp.pt").write_bytes(b"partial")
     train(dataclasses.replace(config, iters=6), resume=True)
-    assert "trying the checkpoint before it" in caplog.text
+    assert "step_00000004.pt cannot be read: the file is empty (0 bytes); trying the " \
+           "checkpoint before it" in caplog.text
     assert [p.name for p in (run / "checkpoints").iterdir() if p.name.startswith(".")] == []
     assert load_decoder(run / "decoder.safetensors").metadata["step"] == "6"
+
+
+def two_checkpoints(folders, published_weights, run) -> TrainConfig:
+    config = config_for(folders, published_weights, run, iters=2, save_every=1, sample_every=0)
+    train(config)
+    return config
+
+
+def test_resume_refuses_when_no_checkpoint_loads(folders, published_weights, tmp_path):
+    run = tmp_path / "run"
+    config = two_checkpoints(folders, published_weights, run)
+    old, new = list_checkpoints(run)
+    old.write_bytes(b"")
+    new.write_bytes(new.read_bytes()[:1000])
+    with pytest.raises(AdaINError, match=r"no checkpoint in .* loads: step_00000002.pt "
+                                         r"\(RuntimeError: .*\); step_00000001.pt \(the file is "
+                                         r"empty .*Refusing to start again at step 0"):
+        train(dataclasses.replace(config, iters=4), resume=True)
+    assert load_decoder(run / "decoder.safetensors").metadata["step"] == "2"
+    old.unlink()
+    new.unlink()  # no checkpoint at all, but the finished decoder
+    with pytest.raises(AdaINError, match="no checkpoint but a decoder.safetensors at step 2"):
+        train(dataclasses.replace(config, iters=4), resume=True)
+
+
+def test_resume_refuses_a_checkpoint_of_a_newer_adain(folders, published_weights, tmp_path):
+    run = tmp_path / "run"
+    config = two_checkpoints(folders, published_weights, run)
+    newest = list_checkpoints(run)[-1]
+    state = load_checkpoint(newest)
+    torch.save({**state, "format_version": FORMAT_VERSION + 1}, newest)
+    with pytest.raises(AdaINError, match="step_00000002.pt was written by a newer adain"):
+        train(dataclasses.replace(config, iters=4), resume=True)  # not resumed from step 1
+    assert [p.name for p in list_checkpoints(run)] == ["step_00000001.pt", "step_00000002.pt"]
+
+
+def test_python_resume_follows_the_resume_rules(folders, published_weights, tmp_path,
+                                                monkeypatch):
+    run = tmp_path / "run"
+    config = config_for(folders, published_weights, run, iters=1, save_every=1, sample_every=0)
+    train(config)
+    with pytest.raises(AdaINError, match=r"cannot change: --lr \(the run has 0.001, given 0.1\)"):
+        train(dataclasses.replace(config, lr=0.1, iters=2), resume=True)
+    with pytest.raises(AdaINError, match="cannot change: --batch-size"):
+        resume_config(run, batch_size=4)
+    monkeypatch.chdir(tmp_path)
+    resumed = resume_config("run", iters=2, workers=0)
+    assert resumed.out == str(run) and resumed.iters == 2
+    train(resumed, resume=True)
+    assert load_decoder(run / "decoder.safetensors").metadata["step"] == "2"
+
+
+def test_config_paths_are_absolute(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = TrainConfig(content_dir="coco", style_dir="art", out="runs/a", vgg="v.pth")
+    assert (config.content_dir, config.style_dir, config.out, config.vgg) == tuple(
+        str(tmp_path / name) for name in ("coco", "art", "runs/a", "v.pth"))
+    assert dataclasses.replace(config, vgg=TORCHVISION).vgg == TORCHVISION
+
+
+def test_a_run_that_failed_before_its_first_checkpoint_starts_again(folders, published_weights,
+                                                                    tmp_path, media, caplog):
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for i in range(2):
+        (broken / f"s{i}.jpg").write_bytes((media / "bad" / "truncated_jpeg.jpg").read_bytes())
+    run = tmp_path / "run"
+    config = config_for((folders[0], broken), published_weights, run, iters=2)
+    with pytest.raises(AdaINError, match=f"training {run} failed before its first checkpoint: "
+                                         ".*unreadable style images.*same --out"):
+        train(config)
+    assert (run / "config.json").is_file()
+    train(dataclasses.replace(config, style_dir=str(folders[1])))
+    assert "stopped before its first checkpoint; starting it again" in caplog.text
+    assert load_decoder(run / "decoder.safetensors").metadata["step"] == "2"
+
+
+def test_an_output_under_a_file_is_refused_before_any_work(folders, published_weights,
+                                                           tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    config = config_for((tmp_path / "missing", folders[1]), published_weights,
+                        tmp_path / "file" / "run")
+    with pytest.raises(AdaINError, match="file is a file, not a folder"):
+        train(config)  # before the missing content folder is even looked at
+
+
+def test_help_shows_choices_and_each_default_once():
+    result = CliRunner().invoke(app, ["train", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert any("--precision" in line and "<auto|bf16|fp32>" in line for line in lines)
+    assert not [line for line in lines if "<bool>" in line and "--help" not in line]
+    assert all(line.count("[default:") <= 1 for line in lines)
+    assert f"[default: {TrainConfig.iters}]" in result.output
+    assert "[default: 0.0001]" in result.output and "[default: off]" in result.output

@@ -207,3 +207,69 @@ def test_written_files_get_the_usual_permissions(tmp_path):
     mask = os.umask(0)
     os.umask(mask)
     assert (tmp_path / "d.safetensors").stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def training_checkpoint(run, decoder: Decoder, **changes):
+    from adain.checkpoint import save_checkpoint
+
+    state = {"step": 3, "decoder": decoder.state_dict(), "optimizer": {}, "encoder":
+             "vgg_normalised", "encoder_sha256": "ab" * 32, "config": {"iters": 9}, **changes}
+    return save_checkpoint(run, state, keep=3)
+
+
+def test_a_training_checkpoint_reads_as_its_decoder(tmp_path):
+    from typer.testing import CliRunner
+
+    from adain.cli import app
+
+    decoder = Decoder()
+    path = training_checkpoint(tmp_path / "run", decoder)
+    loaded = load_decoder(path)
+    assert all(torch.equal(a, b) for a, b in zip(decoder.state_dict().values(),
+                                                 loaded.module.state_dict().values(), strict=True))
+    assert loaded.encoder_identity == "vgg_normalised" and loaded.metadata["step"] == "3"
+    result = CliRunner().invoke(app, ["weights", "info", str(path)])
+    assert result.exit_code == 0 and "loads as decoder" in result.output
+    assert "checkpoint (step 3)" in result.output
+    result = CliRunner().invoke(app, ["weights", "convert", str(path), str(tmp_path / "d.st")])
+    assert result.exit_code == 0, result.output
+    converted = load_decoder(tmp_path / "d.st")
+    assert converted.metadata["encoder_sha256"] == "ab" * 32
+    assert converted.metadata["format"] == "adain" and converted.metadata["step"] == "3"
+
+
+def test_a_checkpoint_of_a_newer_adain_is_refused_as_weights(tmp_path):
+    from adain.checkpoint import FORMAT_VERSION
+
+    path = training_checkpoint(tmp_path / "run", Decoder())
+    torch.save({**torch.load(path, weights_only=True), "format_version": FORMAT_VERSION + 1},
+               path)
+    with pytest.raises(AdaINError, match="written by a newer adain"):
+        load_decoder(path)
+
+
+def test_fetch_copies_from_a_folder_or_a_file_url(tmp_path, published_weights):
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from adain.cli import app
+    from adain.fetch import fetch_published
+
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    for path in published_weights:
+        shutil.copy(path, mirror / path.name)
+    written = fetch_published(tmp_path / "a", str(mirror))
+    assert [p.name for p in written] == ["vgg_normalised.pth", "decoder.pth"]
+    assert all((tmp_path / "a" / p.name).read_bytes() == p.read_bytes()
+               for p in published_weights)
+    result = CliRunner().invoke(app, ["weights", "fetch", "--dest", str(tmp_path / "b"),
+                                      "--base-url", mirror.as_uri()])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["decoder.pth",
+                                                                   "vgg_normalised.pth"]
+    result = CliRunner().invoke(app, ["weights", "fetch", "--dest", str(tmp_path / "c"),
+                                      "--base-url", str(tmp_path / "nowhere")])
+    assert result.exit_code == 1 and "nowhere/vgg_normalised.pth not found" in result.output
+    assert not (tmp_path / "c").exists()

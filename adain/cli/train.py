@@ -1,8 +1,13 @@
-"""``adain train``: train a decoder from folders of content and style images."""
+"""``adain train``: train a decoder from folders of content and style images.
+
+Every option defaults to None, meaning "not given": a new run takes TrainConfig's
+default, a resumed run keeps its own setting. The defaults shown in the help are read
+from TrainConfig, so they are written once.
+"""
 
 from __future__ import annotations
 
-import dataclasses
+import enum
 from pathlib import Path
 from typing import Annotated
 
@@ -10,19 +15,36 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from ..train_config import TrainConfig
 from .common import Device, console, err_console, fail, user_errors
 
 EXAMPLES = """
 [b]Examples[/b]
 
   adain train --content-dir coco/ --style-dir wikiart/ --out runs/paper
-  adain train --resume runs/paper --iters 200000          [dim]# continue, to 200k steps[/]
-  torchrun --nproc_per_node=4 -m adain train --content-dir coco/ --style-dir wikiart/ --out runs/ddp
-  tensorboard --logdir runs/                               [dim]# losses, lr, speed, samples[/]
+  adain train --resume runs/paper --iters 200000     [dim]# on to 200k steps[/]
+  torchrun --nproc_per_node=4 -m adain train --content-dir coco/ \\
+      --style-dir wikiart/ --out runs/ddp            [dim]# 4 GPUs[/]
+  tensorboard --logdir runs/                         [dim]# losses, lr, samples[/]
 """
-# Settings a resumed run may change; the others must stay as the run was started.
-RESUMABLE = {"iters", "workers", "device", "save_every", "sample_every", "log_every",
-             "keep_checkpoints", "compile"}
+
+
+class Precision(str, enum.Enum):
+    auto = "auto"
+    bf16 = "bf16"
+    fp32 = "fp32"
+
+
+def _help(text: str, setting: str, note: str = "") -> str:
+    """``text`` and TrainConfig's default for ``setting`` (with ``note`` after it)."""
+    value = TrainConfig.__dataclass_fields__[setting].default
+    if isinstance(value, bool):
+        shown = "on" if value else "off"
+    elif isinstance(value, float):
+        shown = f"{value:g}"
+    else:
+        shown = str(value)
+    return f"{text}  \\[default: {shown}{note}]"
 
 
 def train(
@@ -34,71 +56,68 @@ def train(
     resume: Annotated[Path | None, typer.Option(
         file_okay=False, help="Continue the run in this folder from its latest checkpoint.")
     ] = None,
-    vgg: Annotated[str | None, typer.Option(
-        help="Encoder: vgg_normalised.pth, an adain .safetensors, a torchvision vgg19 .pth, "
-             "or 'torchvision'.  \\[default: models/vgg_normalised.pth]")] = None,
-    iters: Annotated[int | None, typer.Option(min=1, help="Total steps.  \\[default: 160000]")
-                     ] = None,
+    vgg: Annotated[str | None, typer.Option(help=_help(
+        "Encoder: vgg_normalised.pth, an adain .safetensors, a torchvision vgg19 .pth, or "
+        "'torchvision'.", "vgg"))] = None,
+    iters: Annotated[int | None, typer.Option(min=1, help=_help("Total steps.", "iters"))] = None,
     batch_size: Annotated[int | None, typer.Option(
-        min=1, help="Images per step and process.  \\[default: 8]")] = None,
-    lr: Annotated[float | None, typer.Option(min=0.0, help="Adam learning rate.  \\[default: 1e-4]")
+        min=1, help=_help("Images per step and process.", "batch_size"))] = None,
+    lr: Annotated[float | None, typer.Option(min=0.0, help=_help("Adam learning rate.", "lr"))
                   ] = None,
     lr_decay: Annotated[float | None, typer.Option(
-        min=0.0, help="lr / (1 + lr_decay * step).  \\[default: 5e-5]")] = None,
-    content_weight: Annotated[float | None, typer.Option(min=0.0, help="\\[default: 1]")] = None,
-    style_weight: Annotated[float | None, typer.Option(min=0.0, help="\\[default: 10]")] = None,
-    image_size: Annotated[int | None, typer.Option(
-        min=0, help="Resize the shorter side to this before cropping (aspect kept); 0 keeps "
-                    "it.  \\[default: 512]")] = None,
-    crop_size: Annotated[int | None, typer.Option(
-        min=16, help="Random square crop; smaller images are upscaled.  \\[default: 256]")] = None,
-    save_every: Annotated[int | None, typer.Option(
-        min=1, help="Checkpoint every N steps (and on Ctrl-C).  \\[default: 10000]")] = None,
-    sample_every: Annotated[int | None, typer.Option(
-        min=0, help="Sample grid every N steps; 0 never.  \\[default: 1000]")] = None,
-    log_every: Annotated[int | None, typer.Option(
-        min=1, help="Log losses and speed every N steps.  \\[default: 100]")] = None,
-    workers: Annotated[int | None, typer.Option(
-        min=0, help="Data-loading processes.  \\[default: CPU count, at most 8]")] = None,
-    seed: Annotated[int | None, typer.Option(help="Seed for init and data order.  \\[default: 0]")
+        min=0.0, help=_help("lr / (1 + lr_decay * step).", "lr_decay"))] = None,
+    content_weight: Annotated[float | None, typer.Option(
+        min=0.0, help=_help("Weight of the content loss.", "content_weight"))] = None,
+    style_weight: Annotated[float | None, typer.Option(
+        min=0.0, help=_help("Weight of the style loss.", "style_weight"))] = None,
+    image_size: Annotated[int | None, typer.Option(min=0, help=_help(
+        "Resize the shorter side to this before cropping (aspect kept); 0 keeps it.",
+        "image_size"))] = None,
+    crop_size: Annotated[int | None, typer.Option(min=16, help=_help(
+        "Random square crop; smaller images are upscaled.", "crop_size"))] = None,
+    save_every: Annotated[int | None, typer.Option(min=1, help=_help(
+        "Checkpoint every N steps (and on Ctrl-C).", "save_every"))] = None,
+    sample_every: Annotated[int | None, typer.Option(min=0, help=_help(
+        "Sample grid every N steps; 0 never.", "sample_every"))] = None,
+    log_every: Annotated[int | None, typer.Option(min=1, help=_help(
+        "Log losses and speed every N steps.", "log_every"))] = None,
+    workers: Annotated[int | None, typer.Option(min=0, help=_help(
+        "Data-loading processes.", "workers", note=", the CPU count up to 8"))] = None,
+    seed: Annotated[int | None, typer.Option(help=_help("Seed for init and data order.", "seed"))
                     ] = None,
-    device: Annotated[Device | None, typer.Option(help="\\[default: auto]")] = None,
-    precision: Annotated[str | None, typer.Option(
-        help="auto (bf16 autocast on CUDA GPUs with bf16), bf16 or fp32.  \\[default: auto]")
-    ] = None,
-    compile: Annotated[bool | None, typer.Option(
-        "--compile/--no-compile", help="torch.compile the networks.  \\[default: no]")] = None,
+    device: Annotated[Device | None, typer.Option(help=_help("Where to train.", "device"))] = None,
+    precision: Annotated[Precision | None, typer.Option(help=_help(
+        "auto: bf16 autocast on CUDA GPUs that have bf16, else fp32.", "precision"))] = None,
+    compile: Annotated[bool, typer.Option(
+        "--compile", metavar="", help=_help("torch.compile the networks.", "compile"))] = False,
+    no_compile: Annotated[bool, typer.Option(
+        "--no-compile", metavar="", help="Resume a --compile run without compiling.")] = False,
     keep_checkpoints: Annotated[int | None, typer.Option(
-        min=1, help="Checkpoints kept.  \\[default: 3]")] = None,
+        min=1, help=_help("Checkpoints kept.", "keep_checkpoints"))] = None,
 ) -> None:
     """Train an AdaIN decoder (paper defaults); resumable, one or many GPUs (torchrun)."""
-    given = {k: v for k, v in locals().items()
-             if v is not None and k not in ("content_dir", "style_dir", "out", "resume")}
-    given = {k: (v.value if isinstance(v, Device) else v) for k, v in given.items()}
+    given = {k: v for k, v in locals().items() if v is not None and k not in (
+        "content_dir", "style_dir", "out", "resume", "compile", "no_compile")}
+    given = {k: (v.value if isinstance(v, enum.Enum) else v) for k, v in given.items()}
+    if compile and no_compile:
+        raise fail("give --compile or --no-compile, not both", 2)
+    if compile or no_compile:
+        given["compile"] = compile
     with user_errors():
         from ..distributed import from_environment
-        from ..train import TrainConfig, TrainingStopped, load_run_config
+        from ..train import TrainingStopped, resume_config
         from ..train import train as run_training
 
         if resume is not None:
             if content_dir or style_dir or out:
                 raise fail("--resume continues a run as it was started; leave out "
                            "--content-dir, --style-dir and --out", 2)
-            fixed = sorted(set(given) - RESUMABLE)
-            if fixed:
-                raise fail(f"--resume keeps the run's settings; these cannot change: "
-                           f"{', '.join('--' + k.replace('_', '-') for k in fixed)}", 2)
-            # The run is where --resume points, wherever it was started from.
-            config = dataclasses.replace(load_run_config(resume), out=str(resume), **given)
+            config = resume_config(resume, **given)
         else:
             if not (content_dir and style_dir and out):
                 raise fail("give --content-dir, --style-dir and --out (or --resume RUN)", 2)
-            if "vgg" in given and given["vgg"] != "torchvision":
-                given["vgg"] = str(Path(given["vgg"]).absolute())
-            # Absolute paths, so that --resume works from any folder.
-            config = TrainConfig(content_dir=str(content_dir.absolute()),
-                                 style_dir=str(style_dir.absolute()), out=str(out.absolute()),
-                                 **{"vgg": str(Path(TrainConfig.vgg).absolute()), **given})
+            config = TrainConfig(content_dir=str(content_dir), style_dir=str(style_dir),
+                                 out=str(out), **given)
         main = from_environment().is_main  # under torchrun only rank 0 shows progress
         try:
             if main:

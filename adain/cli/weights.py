@@ -19,10 +19,12 @@ weights_app = typer.Typer(help="Get, inspect and convert weight files.", no_args
 def fetch(
     dest: Annotated[Path, typer.Option("--dest", "-d", help="Folder to put the files in.")
                     ] = Path("models"),
-    force: Annotated[bool, typer.Option("--force", help="Download even if the files are there.")
+    force: Annotated[bool, typer.Option("--force", metavar="",
+                                        help="Download even if the files are there.")
                      ] = False,
     base_url: Annotated[str | None, typer.Option(
-        help="Where the files are, e.g. a mirror [default: the pytorch-AdaIN v0.0.0 release].",
+        help="Where the files are: a mirror URL, file:// URL or folder.  \\[default: the "
+             "pytorch-AdaIN v0.0.0 release]",
         show_default=False)] = None,
 ) -> None:
     """Download the published vgg_normalised.pth and decoder.pth (pytorch-AdaIN v0.0.0)."""
@@ -62,8 +64,9 @@ def info(files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False
 
 @weights_app.command(cls=Command)
 def convert(
-    source: Annotated[Path, typer.Argument(exists=True, dir_okay=False,
-                                           help="A published .pth or torchvision vgg19 file.")],
+    source: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=(
+        "A published .pth, a torchvision vgg19 file, or a training checkpoint "
+        "(RUN/checkpoints/step_*.pt: its decoder)."))],
     target: Annotated[Path, typer.Argument(help="The .safetensors file to write.")],
 ) -> None:
     """Convert encoder or decoder weights to the project's safetensors format."""
