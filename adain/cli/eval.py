@@ -17,15 +17,17 @@ if TYPE_CHECKING:
     from ..evaluate import Row, SweepPoint
 
 EXAMPLES = """
-[b]Examples[/b]
+Examples:
 
+\b
   adain eval --content photo.jpg -s monet.jpg --stylized photo_monet.jpg
   adain eval --content photos/ -s styles/ --stylized output/ --csv scores.csv
-  adain eval --content photos/ -s styles/ --plot sweep.png  [dim]# alpha 0..1[/]
-  adain eval --video clip.mp4 --stylized-video clip_monet.mp4  [dim]# flicker[/]
+  adain eval --content photos/ -s styles/ --plot sweep.png  # alpha 0..1
+  adain eval --video clip.mp4 --stylized-video clip_monet.mp4  # flicker
 
-[b]Metrics[/b] (all with the same VGG; lower is better except SSIM)
+Metrics (all with the same VGG; lower is better except SSIM):
 
+\b
   content loss   MSE of relu4_1 features, result vs content
   style loss     AdaIN's: MSE(mean) + MSE(std) over relu1_1..relu4_1, vs style
   gram loss      MSE of Gram matrices (/ C*H*W), relu1_1..relu5_1, vs style

@@ -12,11 +12,12 @@ from rich.markup import escape
 from .common import console, fail, user_errors
 
 EXAMPLES = """
-[b]Examples[/b]
+Examples:
 
-  adain export                                  [dim]# models/onnx/*.onnx[/]
-  adain export --half                           [dim]# + *.fp16.onnx for GPUs[/]
-  adain export --int8 --calib-dir photos/       [dim]# + *.int8.onnx for CPUs[/]
+\b
+  adain export                                  # models/onnx/*.onnx
+  adain export --half                           # + *.fp16.onnx for GPUs
+  adain export --int8 --calib-dir photos/       # + *.int8.onnx for CPUs
 """
 
 

@@ -15,10 +15,11 @@ from .common import Device, console, err_console, user_errors
 from .styles import resolved
 
 EXAMPLES = """
-[b]Examples[/b]
+Examples:
 
+\b
   adain optimize photo.jpg --style monet.jpg -o photo_gatys.png
-  adain optimize photo.jpg -s monet.jpg --size 256   [dim]# minutes on a CPU[/]
+  adain optimize photo.jpg -s monet.jpg --size 256   # minutes on a CPU
   adain optimize photo.jpg -s monet.jpg --init noise --style-weight 1e4
 """
 

@@ -22,15 +22,16 @@ if TYPE_CHECKING:
     from ..grid import ContactSheet
 
 EXAMPLES = """
-[b]Examples[/b]
+Examples:
 
+\b
   adain stylize photo.jpg --style monet.jpg -o photo_monet.png
-  adain stylize photos/ -s a.jpg -s b.jpg    [dim]# every photo x style, into output/[/]
+  adain stylize photos/ -s a.jpg -s b.jpg    # every photo x style, into output/
   adain stylize photo.jpg -s a.jpg -s b.jpg --interpolation-weights 0.3,0.7
   adain stylize photo.jpg -s monet.jpg --alpha 0.6 --preserve-color
-  adain stylize photo.jpg -s a.jpg -s b.jpg --mask mask.png   [dim]# white: a, black: b[/]
-  adain stylize photos/ -s a.jpg -s b.jpg --grid sheet.jpg  [dim]# + contents x styles sheet[/]
-  adain stylize photos/ -s a.jpg -o out --skip-existing   [dim]# resume: keep what is done[/]
+  adain stylize photo.jpg -s a.jpg -s b.jpg --mask mask.png   # white: a, black: b
+  adain stylize photos/ -s a.jpg -s b.jpg --grid sheet.jpg  # + contents x styles sheet
+  adain stylize photos/ -s a.jpg -o out --skip-existing   # resume: keep what is done
 """
 
 
@@ -56,7 +57,7 @@ def stylize(
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", show_default=False,
         help="Output file (.jpg .png .webp .tif .bmp) when there is one result, else a folder "
-             "(no extension, or one that exists) \\[default: output/].")] = None,
+             "(no extension, or one that exists) [default: output/].")] = None,
     interpolation_weights: Annotated[str | None, typer.Option(
         help="Blend the styles into one result with these weights, one per --style, "
              "e.g. 0.3,0.7 (normalised to sum 1).")] = None,
@@ -83,7 +84,7 @@ def stylize(
                        ] = Path("models/decoder.pth"),
     device: Annotated[Device, typer.Option(help="Where to compute.")] = Device.auto,
     ext: Annotated[str | None, typer.Option(
-        help="Extension of results written to a folder, e.g. .png \\[default: the content's].")
+        help="Extension of results written to a folder, e.g. .png [default: the content's].")
     ] = None,
     quality: Annotated[int, typer.Option(
         min=1, max=100, help="JPEG and WebP quality of the results and the grid.")] = 95,

@@ -19,13 +19,14 @@ from ..train_config import TrainConfig
 from .common import Device, console, err_console, fail, user_errors
 
 EXAMPLES = """
-[b]Examples[/b]
+Examples:
 
+\b
   adain train --content-dir coco/ --style-dir wikiart/ --out runs/paper
-  adain train --resume runs/paper --iters 200000     [dim]# on to 200k steps[/]
+  adain train --resume runs/paper --iters 200000     # on to 200k steps
   torchrun --nproc_per_node=4 -m adain train --content-dir coco/ \\
-      --style-dir wikiart/ --out runs/ddp            [dim]# 4 GPUs[/]
-  tensorboard --logdir runs/                         [dim]# losses, lr, samples[/]
+      --style-dir wikiart/ --out runs/ddp            # 4 GPUs
+  tensorboard --logdir runs/                         # losses, lr, samples
 """
 
 
@@ -44,7 +45,7 @@ def _help(text: str, setting: str, note: str = "") -> str:
         shown = f"{value:g}"
     else:
         shown = str(value)
-    return f"{text}  \\[default: {shown}{note}]"
+    return f"{text}  [default: {shown}{note}]"
 
 
 def train(

@@ -23,7 +23,7 @@ def fetch(
                                         help="Download even if the files are there.")
                      ] = False,
     base_url: Annotated[str | None, typer.Option(
-        help="Where the files are: a mirror URL, file:// URL or folder.  \\[default: the "
+        help="Where the files are: a mirror URL, file:// URL or folder.  [default: the "
              "pytorch-AdaIN v0.0.0 release]",
         show_default=False)] = None,
 ) -> None:
