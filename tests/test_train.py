@@ -341,7 +341,7 @@ def test_help_shows_choices_and_each_default_once():
     result = CliRunner().invoke(app, ["train", "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
     lines = result.output.splitlines()
-    assert any("--precision" in line and "<auto|bf16|fp32>" in line for line in lines)
+    assert any("--precision" in line and "[auto|bf16|fp32]" in line for line in lines)
     assert not [line for line in lines if "<bool>" in line and "--help" not in line]
     assert all(line.count("[default:") <= 1 for line in lines)
     assert f"[default: {TrainConfig.iters}]" in result.output
