@@ -25,6 +25,7 @@ class Processed:
     frame: np.ndarray  # the input frame (BGR)
     output: np.ndarray  # what process() made of it
     captured_at: float  # time.perf_counter() when it was read
+    seconds: float  # presentation time in the source (see Source.timed_frames)
     index: int  # position in the source (live sources skip numbers when they drop)
 
 
@@ -67,10 +68,10 @@ class Pipeline:
             _put(self.outputs, _END, self.stop, force=True)
 
     def _read(self) -> None:
-        for index, frame in enumerate(self.source.frames()):
+        for index, (frame, seconds) in enumerate(self.source.timed_frames()):
             if self.stop.is_set():
                 break
-            item = (frame, time.perf_counter(), index)
+            item = (frame, time.perf_counter(), seconds, index)
             if self.source.live:  # newest wins: replace a frame nobody took yet
                 try:
                     self.inputs.get_nowait()
@@ -87,8 +88,8 @@ class Pipeline:
             item = self.inputs.get()
             if item is _END:
                 break
-            frame, captured_at, index = item
-            result = Processed(frame, self.process(frame), captured_at, index)
+            frame, captured_at, seconds, index = item
+            result = Processed(frame, self.process(frame), captured_at, seconds, index)
             if self.source.live:  # newest wins here too: a slow display shows fresh frames
                 try:
                     self.outputs.get_nowait()
