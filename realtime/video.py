@@ -38,8 +38,9 @@ def stylize_video(path: str, output: Path, stylizer: FrameStylizer,
                   on_frame: Callable[[int, int | None], None] | None = None) -> VideoResult:
     """Every frame of ``path`` stylised into ``output`` (H.264 MP4, the source's audio).
 
-    The output has the input's frame rate and frame count, and its resolution (or, with
-    a ``size``, that of the resized frames). Ctrl-C finishes a playable partial file.
+    The output has the input's frame rate (exact) and length, each frame at its own time;
+    its resolution is the input's (or, with a ``size``, that of the resized frames).
+    Ctrl-C finishes a playable partial file; an error leaves ``output`` as it was.
     """
     source = open_source(path)
     if source.live:
@@ -61,13 +62,15 @@ def stylize_video(path: str, output: Path, stylizer: FrameStylizer,
                 on_frame(count, source.frame_count)
     except KeyboardInterrupt:
         interrupted = True
+    except BaseException:
+        if writer is not None:
+            writer.abort()  # an error leaves no half file, and an older one in place
+        raise
     finally:
         source.release()
-        if writer is not None:
-            try:
-                timeline.finish()
-            finally:
-                writer.close()
+    if writer is not None:
+        timeline.finish()
+        writer.close()
     if writer is None:
         raise RealtimeError(f"{path}: no frame could be decoded")
     return VideoResult(output, writer.frames, time.perf_counter() - started, bool(audio),

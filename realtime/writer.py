@@ -92,6 +92,15 @@ class VideoWriter:
         else:
             os.replace(self.video_part, self.path)
 
+    def abort(self) -> None:
+        """Stop ffmpeg and remove what it wrote; an existing file at ``path`` is kept."""
+        if self.closed:
+            return
+        self.closed = True
+        self.process.kill()
+        self.process.wait()
+        self._discard()
+
     def _mux_audio(self) -> None:
         """The source's sound beside the finished video, cut to its length."""
         part = self.path.with_name(self.path.name + ".part")
