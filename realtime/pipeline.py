@@ -54,8 +54,11 @@ class Pipeline:
             self.stop.set()
             for q in (self.inputs, self.outputs):  # unblock threads waiting on a full queue
                 _drain(q)
-            for thread in threads:
-                thread.join(timeout=5)
+            reader, inference = threads
+            # The model finishes its frame first: a thread still inside onnxruntime when
+            # Python exits aborts the process (exit 134) instead of exit 130 after Ctrl-C.
+            inference.join()
+            reader.join(timeout=5)
         if self.error is not None:
             raise self.error
 

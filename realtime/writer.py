@@ -23,16 +23,12 @@ import cv2
 import numpy as np
 
 from .engine import RealtimeError
-from .probe import MP4_AUDIO, ffmpeg, probe
+from .probe import MP4_AUDIO, ffmpeg
 
-__all__ = ["VideoWriter", "ffmpeg", "has_audio"]
+__all__ = ["VideoWriter", "ffmpeg"]
 
 COLOUR = ["-vf", "scale=out_color_matrix=bt709:out_range=tv", "-colorspace", "bt709",
           "-color_primaries", "bt709", "-color_trc", "bt709"]
-
-
-def has_audio(path: str) -> bool:
-    return probe(path).audio is not None
 
 
 class VideoWriter:
