@@ -88,7 +88,10 @@ class Pipeline:
 
     def _infer(self) -> None:
         while not self.stop.is_set():
-            item = self.inputs.get()
+            try:
+                item = self.inputs.get(timeout=0.1)  # a stop is seen even with no input
+            except queue.Empty:
+                continue
             if item is _END:
                 break
             frame, captured_at, seconds, index = item

@@ -65,13 +65,16 @@ def exact_rate(fps: float) -> Fraction:
 
 
 def output_rate(info: MediaInfo | None, fps: float) -> Fraction:
-    """The constant rate to write a source at: ffmpeg's ``tbr`` when it is at least the
+    """The constant rate to write a source at: ffmpeg's ``tbr`` when it is above the
     average (a variable-rate clip then loses no frame), else the average ``fps``
-    (OpenCV's, as exact as a double)."""
+    (OpenCV's, as exact as a double). A ``tbr`` at a whole multiple of the average (59.94
+    for a 29.97 clip) is a field or timestamp rate, not frames: the average is taken."""
     average = exact_rate(fps)
     tbr = info.tbr if info else None
-    if tbr and average <= tbr <= MAX_RATE and abs(tbr - average) > Fraction(1, 100):
-        return tbr
+    if tbr and average < tbr <= MAX_RATE:
+        ratio = tbr / average
+        if abs(ratio - round(ratio)) > Fraction(1, 100):
+            return tbr
     return average
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from adain.realtime import frames
 from adain.realtime.engine import Engine, RealtimeError
-from adain.realtime.probe import exact_rate, probe
+from adain.realtime.probe import MediaInfo, exact_rate, output_rate, probe
 from adain.realtime.video import stylize_video
 from adain.realtime.writer import ffmpeg
 from PIL import Image
@@ -83,6 +83,13 @@ def test_frame_rates_are_written_as_exact_fractions(tmp_path):
     stylize_video(str(clip), tmp_path / "out.mp4", lambda frame: frame)
     info = ffmpeg_says(tmp_path / "out.mp4")
     assert "29.97 fps" in info and "30k tbn" in info  # 2997/100 gives 11988 tbn
+
+
+def test_the_written_rate_loses_no_frame_of_a_variable_rate_clip():
+    ntsc = exact_rate(29.97002997)
+    assert output_rate(MediaInfo(None, Fraction(30), None), 19.35) == 30  # VFR: its base rate
+    assert output_rate(MediaInfo(None, 2 * ntsc, None), 29.97002997) == ntsc  # a field rate
+    assert output_rate(None, 25.0) == 25
 
 
 def test_text_files_and_still_pictures_are_not_videos(exported, media, tmp_path):
