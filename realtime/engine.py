@@ -51,17 +51,17 @@ class Engine:
         encoder_path, stylizer_path = graph_paths(onnx_dir, variant)
         self.provider, self.stylizer = open_with_provider(stylizer_path, provider, threads)
         self.encoder = _session(encoder_path, self.provider, threads)
-        self._styles: dict[str, StyleStats] = {}
+        self._styles: dict[tuple[str, int, bool], StyleStats] = {}
 
-    def style(self, path: str) -> StyleStats:
-        if path not in self._styles:
-            try:
-                image = frames.image_to_input(path)
-            except ValueError as exc:
-                raise RealtimeError(str(exc)) from exc
+    def style(self, path: str, size: int = 512, crop: bool = False) -> StyleStats:
+        """The statistics of a style picture read as ``adain stylize`` reads it: shorter
+        side ``size`` (0 keeps it), ``crop`` to the central square; cached."""
+        key = (str(path), size, crop)
+        if key not in self._styles:
+            image = frames.image_to_input(path, size, crop)
             mean, std = self.encoder.run(None, {"style": image})
-            self._styles[path] = StyleStats(mean, std)
-        return self._styles[path]
+            self._styles[key] = StyleStats(mean, std)
+        return self._styles[key]
 
     def __call__(self, content: np.ndarray, style: StyleStats, alpha: float) -> np.ndarray:
         return self.stylizer.run(None, {"content": content, "style_mean": style.mean,

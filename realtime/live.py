@@ -1,21 +1,33 @@
-"""``adain webcam``: the live loop, its window, keys, recording and virtual camera."""
+"""``adain webcam``: the live loop, its window, keys, recording and virtual camera.
+
+Without a display (Linux with neither $DISPLAY nor $WAYLAND_DISPLAY) the window is refused
+with one line before it is created: Qt would abort the whole process, which no handler
+can catch. Recordings are written at the source's exact rate, each frame at the slot of
+its time (capture time for live sources, presentation time for files).
+"""
 
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from ..outputs import check_writable_path, refuse_inputs_as_outputs
 from . import frames
 from .engine import Engine, RealtimeError
 from .pipeline import Pipeline
+from .probe import output_rate
 from .sources import open_source, quiet_opencv
 from .stylize import FrameStylizer
+from .timing import ConstantRate
 from .writer import VideoWriter
 
 log = logging.getLogger(__name__)
@@ -29,8 +41,10 @@ class LiveConfig:
     styles: tuple[str, ...] = ()
     onnx_dir: Path = Path("models/onnx")
     size: int | None = 512
+    style_size: int = 512  # shorter side of the style pictures (0 keeps it)
+    crop: bool = False  # style pictures cropped to their central square
     alpha: float = 1.0
-    preserve_color: bool = False
+    luminance_only: bool = False
     stabilize: bool = False
     side_by_side: bool = False
     record: Path | None = None
@@ -75,14 +89,25 @@ class _Meter:
 def run_live(config: LiveConfig) -> LiveStats:
     if not config.styles:
         raise RealtimeError("give at least one --style")
+    if not config.headless:
+        check_display()
+    if config.record:
+        refuse_inputs_as_outputs([config.record], [config.source, *config.styles],
+                                 hint="choose another --record")
+        check_writable_path(config.record)
     quiet_opencv()
     engine = Engine(config.onnx_dir, config.provider, config.variant)
-    styles = [engine.style(s) for s in config.styles]
+    styles = [engine.style(s, config.style_size, config.crop) for s in config.styles]
     source = open_source(config.source)
     stylizer = FrameStylizer(engine, styles[0], config.size, config.alpha,
-                             config.preserve_color, config.stabilize)
+                             config.luminance_only, config.stabilize)
     stats = LiveStats(provider=engine.provider)
-    session = _Session(config, stylizer, styles, source.fps, stats, source.live)
+    try:
+        session = _Session(config, stylizer, styles, output_rate(source.info, source.fps),
+                           stats, source.live)
+    except BaseException:
+        source.release()
+        raise
     try:
         pipeline = Pipeline(source, stylizer)
         for item in pipeline:
@@ -103,15 +128,20 @@ class _Session:
     """What the user sees and controls: window, overlay, keys, recording, virtual camera."""
 
     def __init__(self, config: LiveConfig, stylizer: FrameStylizer, styles: list,
-                 fps: float, stats: LiveStats, live: bool) -> None:
-        self.config, self.stylizer, self.styles, self.fps = config, stylizer, styles, fps
+                 rate: Fraction, stats: LiveStats, live: bool) -> None:
+        self.config, self.stylizer, self.styles, self.rate = config, stylizer, styles, rate
         self.live, self.record_start = live, 0.0
         self.stats, self.meter = stats, _Meter()
         self.style_index, self.paused = 0, False
         self.writer: VideoWriter | None = None
+        self.timeline: ConstantRate | None = None
         self.camera = _virtual_camera() if config.virtual_cam else None
         if not config.headless:
-            cv2.namedWindow(WINDOW, cv2.WINDOW_NORMAL)
+            try:
+                cv2.namedWindow(WINDOW, cv2.WINDOW_NORMAL)
+            except cv2.error as exc:
+                raise RealtimeError(f"cannot open a window here ({exc.err or exc}); use "
+                                    "--headless") from exc
 
     def show(self, item) -> bool:
         """Display, record and handle keys for one frame; False to stop."""
@@ -123,7 +153,7 @@ class _Session:
         if self.config.record and self.writer is None and self.stats.frames == 0:
             self._start_recording(out)
         if self.writer is not None:
-            self._record(out, item.captured_at)
+            self._record(out, item)
         if self.camera is not None:
             self.camera.send(cv2.cvtColor(frames.fit(out, self.camera.height, self.camera.width),
                                           cv2.COLOR_BGR2RGB))
@@ -136,7 +166,7 @@ class _Session:
         text = (f"{self.meter.fps:5.1f} fps  {self.meter.latency * 1000:4.0f} ms  "
                 f"alpha {self.stylizer.alpha:.1f}  style {self.style_index + 1}/"
                 f"{len(self.styles)}  {self.stats.provider}"
-                f"{'  color' if self.stylizer.preserve_color else ''}"
+                f"{'  luminance only' if self.stylizer.luminance_only else ''}"
                 f"{'  REC' if self.writer else ''}{'  PAUSED' if self.paused else ''}")
         cv2.putText(image, text, (10, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 3)
         cv2.putText(image, text, (10, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 1)
@@ -158,7 +188,7 @@ class _Session:
             elif key == ord("-"):
                 self.stylizer.alpha = max(0.0, round(self.stylizer.alpha - 0.1, 2))
             elif key == ord("c"):
-                self.stylizer.preserve_color = not self.stylizer.preserve_color
+                self.stylizer.luminance_only = not self.stylizer.luminance_only
             elif key == ord("s"):
                 path = self.config.snapshot_dir / f"adain_{time.strftime('%Y%m%d_%H%M%S')}.png"
                 cv2.imwrite(str(path), out)
@@ -169,28 +199,29 @@ class _Session:
                 return True
             time.sleep(0.03)
 
-    def _record(self, out: np.ndarray, captured_at: float) -> None:
-        """Files: every frame once. Live: frames repeated so that the recording keeps real
-        time at the source's frame rate, however many frames the model could not keep up with."""
-        if not self.live:
-            self.writer.write(out)
-            return
-        if self.writer.frames == 0:
-            self.record_start = captured_at
-        due = int((captured_at - self.record_start) * self.fps) + 1
-        for _ in range(max(1, due - self.writer.frames)):
-            self.writer.write(out)
+    def _record(self, out: np.ndarray, item) -> None:
+        """Each frame at the slot of its time since the recording started: capture time
+        for live sources (frames the model could not keep up with are filled by
+        repeats, so the recording keeps real time), presentation time for files."""
+        seconds = item.captured_at if self.live else item.seconds
+        if self.timeline.written == 0 and self.timeline.pending is None:
+            self.record_start = seconds
+        self.timeline.add(out, seconds - self.record_start)
 
     def _start_recording(self, out: np.ndarray) -> None:
         path = self.config.record or Path(f"adain_{time.strftime('%Y%m%d_%H%M%S')}.mp4")
         h, w = out.shape[:2]
-        self.writer = VideoWriter(path, w, h, self.fps)
+        self.writer = VideoWriter(path, w, h, self.rate)
+        self.timeline = ConstantRate(self.writer.write, self.rate)
         self.stats.recordings.append(path)
 
     def _stop_recording(self) -> None:
         if self.writer is not None:
             writer, self.writer = self.writer, None
-            writer.close()
+            try:
+                self.timeline.finish()
+            finally:
+                writer.close()
 
     def close(self) -> None:
         self._stop_recording()  # a camera that disconnects still leaves a finished file
@@ -198,6 +229,16 @@ class _Session:
             self.camera.close()
         if not self.config.headless:
             cv2.destroyAllWindows()
+
+
+def check_display() -> None:
+    """Refuse, in one line, to open a window where there is no display to show it on."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        raise RealtimeError("there is no display here (neither $DISPLAY nor $WAYLAND_DISPLAY "
+                            "is set) to show the window on; use --headless (with --record "
+                            "or --virtual-cam to keep the result)")
 
 
 def _virtual_camera(width: int = 1280, height: int = 720, fps: float = 30.0):

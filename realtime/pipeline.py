@@ -25,6 +25,7 @@ class Processed:
     frame: np.ndarray  # the input frame (BGR)
     output: np.ndarray  # what process() made of it
     captured_at: float  # time.perf_counter() when it was read
+    seconds: float  # presentation time in the source (see Source.timed_frames)
     index: int  # position in the source (live sources skip numbers when they drop)
 
 
@@ -53,8 +54,11 @@ class Pipeline:
             self.stop.set()
             for q in (self.inputs, self.outputs):  # unblock threads waiting on a full queue
                 _drain(q)
-            for thread in threads:
-                thread.join(timeout=5)
+            reader, inference = threads
+            # The model finishes its frame first: a thread still inside onnxruntime when
+            # Python exits aborts the process (exit 134) instead of exit 130 after Ctrl-C.
+            inference.join()
+            reader.join(timeout=5)
         if self.error is not None:
             raise self.error
 
@@ -67,10 +71,10 @@ class Pipeline:
             _put(self.outputs, _END, self.stop, force=True)
 
     def _read(self) -> None:
-        for index, frame in enumerate(self.source.frames()):
+        for index, (frame, seconds) in enumerate(self.source.timed_frames()):
             if self.stop.is_set():
                 break
-            item = (frame, time.perf_counter(), index)
+            item = (frame, time.perf_counter(), seconds, index)
             if self.source.live:  # newest wins: replace a frame nobody took yet
                 try:
                     self.inputs.get_nowait()
@@ -84,11 +88,14 @@ class Pipeline:
 
     def _infer(self) -> None:
         while not self.stop.is_set():
-            item = self.inputs.get()
+            try:
+                item = self.inputs.get(timeout=0.1)  # a stop is seen even with no input
+            except queue.Empty:
+                continue
             if item is _END:
                 break
-            frame, captured_at, index = item
-            result = Processed(frame, self.process(frame), captured_at, index)
+            frame, captured_at, seconds, index = item
+            result = Processed(frame, self.process(frame), captured_at, seconds, index)
             if self.source.live:  # newest wins here too: a slow display shows fresh frames
                 try:
                     self.outputs.get_nowait()

@@ -1,4 +1,9 @@
-"""Where frames come from: a camera index, a video file, a stream URL, a folder of images."""
+"""Where frames come from: a camera index, a video file, a stream URL, a folder of images.
+
+Frames of a file come with their presentation times (seconds from the start), so a
+variable-frame-rate clip can be written in sync with its sound (see ``timing``). A file
+that is not a video (a text file, a still picture) is refused with one line.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +15,11 @@ import cv2
 import numpy as np
 
 from .engine import RealtimeError
+from .probe import MediaInfo, probe
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv",
+                  ".flv", ".ts", ".mts", ".m2ts", ".3gp", ".ogv", ".gif"}
 
 
 @dataclass
@@ -24,6 +32,21 @@ class Source:
     frame_count: int | None  # None when unknown (cameras, streams)
     _capture: cv2.VideoCapture | None = None
     _files: list[Path] | None = None
+    info: MediaInfo | None = None  # what ffmpeg says about a file
+
+    def timed_frames(self) -> Iterator[tuple[np.ndarray, float]]:
+        """(frame, presentation time in seconds). Files give their own timestamps; a time
+        that does not move forward (a container without them) becomes the previous one
+        plus 1/fps; cameras and folders of pictures count 1/fps a frame."""
+        previous = None
+        for index, frame in enumerate(self.frames()):
+            seconds = index / self.fps
+            if self._capture is not None and not self.live:
+                seconds = self._capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+                if previous is not None and seconds <= previous:
+                    seconds = previous + 1.0 / self.fps
+            previous = seconds
+            yield frame, seconds
 
     def frames(self) -> Iterator[np.ndarray]:
         if self._files is not None:
@@ -45,6 +68,9 @@ class Source:
 
 def open_source(spec: str) -> Source:
     """A camera index ("0"), a file, a URL (rtsp://, http://...) or a folder of images."""
+    if not spec.strip():
+        raise RealtimeError("the source is empty; give a camera index (0), a video file, a "
+                            "stream URL or a folder of pictures")
     if spec.isdigit():
         return _open_capture(cv2.VideoCapture(int(spec)), f"camera {spec}", live=True,
                              hint="is a camera connected, and not in use by another program?")
@@ -60,9 +86,19 @@ def open_source(spec: str) -> Source:
                              hint="check the address and that the stream is up")
     if not path.is_file():
         raise RealtimeError(f"{spec}: no such file, folder or camera index")
+    info = probe(spec)
     # One decoding thread: the model needs the cores more than the decoder does.
     capture = cv2.VideoCapture(spec, cv2.CAP_ANY, [cv2.CAP_PROP_N_THREADS, 1])
-    return _open_capture(capture, spec, live=False, hint="is it a video file OpenCV can decode?")
+    source = _open_capture(capture, spec, live=False,
+                           hint="is it a video file OpenCV can decode?")
+    source.info = info
+    return source
+
+
+def video_files(folder: Path) -> list[Path]:
+    """The video files directly in ``folder`` (by name), sorted; hidden files skipped."""
+    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")
+                  and p.suffix.lower() in VIDEO_SUFFIXES)
 
 
 def _open_capture(capture: cv2.VideoCapture, name: str, live: bool, hint: str) -> Source:

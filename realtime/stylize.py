@@ -1,4 +1,4 @@
-"""One frame through the model: resize, stylise, colour preservation, stabilisation."""
+"""One frame through the model: resize, stylise, luminance-only transfer, stabilisation."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ class FrameStylizer:
     style: StyleStats
     size: int | None  # longer side for inference; None keeps the frame's size
     alpha: float = 1.0
-    preserve_color: bool = False
+    luminance_only: bool = False  # stylised luminance, the frame's colours
     stabilize: bool = False
     _stabilizer: Stabilizer = field(default_factory=Stabilizer)
 
@@ -29,8 +29,8 @@ class FrameStylizer:
         small = frames.fit(frame, *shape)
         out = frames.output_to_frame(self.engine(frames.frame_to_input(small, shape),
                                                  self.style, self.alpha))
-        if self.preserve_color:
-            out = frames.preserve_colors(out, small)
+        if self.luminance_only:
+            out = frames.luminance_only(out, small)
         if self.stabilize:
             out = self._stabilizer(small, out)
         return out

@@ -1,4 +1,9 @@
-"""``adain video``: stylise video files, every frame, keeping the frame rate and audio."""
+"""``adain video``: stylise video files, every frame, keeping the frame rate and audio.
+
+Frames are written at a constant rate, each at the slot of its own presentation time
+(``timing.ConstantRate``), so a variable-frame-rate clip keeps its sound in sync; a
+constant-rate clip keeps every frame once, at its exact rate.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +15,12 @@ from pathlib import Path
 
 from .engine import RealtimeError
 from .pipeline import Pipeline
-from .sources import open_source
+from .probe import output_rate
+from .sources import IMAGE_SUFFIXES, open_source, video_files
 from .stabilize import mean_warping_error
 from .stylize import FrameStylizer
-from .writer import VideoWriter, has_audio
+from .timing import ConstantRate
+from .writer import VideoWriter
 
 log = logging.getLogger(__name__)
 
@@ -31,33 +38,64 @@ def stylize_video(path: str, output: Path, stylizer: FrameStylizer,
                   on_frame: Callable[[int, int | None], None] | None = None) -> VideoResult:
     """Every frame of ``path`` stylised into ``output`` (H.264 MP4, the source's audio).
 
-    The output has the input's frame rate and frame count, and its resolution (or, with
-    a ``size``, that of the resized frames). Ctrl-C finishes a playable partial file.
+    The output has the input's frame rate (exact) and length, each frame at its own time;
+    its resolution is the input's (or, with a ``size``, that of the resized frames).
+    Ctrl-C finishes a playable partial file; an error leaves ``output`` as it was.
     """
     source = open_source(path)
     if source.live:
         raise RealtimeError(f"{path} is a live source; use adain webcam --source")
-    audio = has_audio(path)
-    writer = None
-    started, interrupted = time.perf_counter(), False
+    audio = source.info.audio if source.info else None
+    rate = output_rate(source.info, source.fps)
+    writer = timeline = None
+    started, interrupted, count = time.perf_counter(), False, 0
     try:
         for item in Pipeline(source, stylizer):
             if writer is None:
                 height, width = item.output.shape[:2]
-                writer = VideoWriter(output, width, height, source.fps,
-                                     audio_from=path if audio else None)
-            writer.write(item.output)
+                writer = VideoWriter(output, width, height, rate,
+                                     audio_from=path if audio else None, audio_codec=audio)
+                timeline = ConstantRate(writer.write, rate)
+            timeline.add(item.output, item.seconds)
+            count += 1
             if on_frame:
-                on_frame(writer.frames, source.frame_count)
+                on_frame(count, source.frame_count)
     except KeyboardInterrupt:
         interrupted = True
+    except BaseException:
+        if writer is not None:
+            writer.abort()  # an error leaves no half file, and an older one in place
+        raise
     finally:
         source.release()
-        if writer is not None:
-            writer.close()
+    if writer is not None:
+        timeline.finish()
+        writer.close()
     if writer is None:
         raise RealtimeError(f"{path}: no frame could be decoded")
-    return VideoResult(output, writer.frames, time.perf_counter() - started, audio, interrupted)
+    return VideoResult(output, writer.frames, time.perf_counter() - started, bool(audio),
+                       interrupted)
+
+
+def expand_inputs(inputs: list[str]) -> list[str]:
+    """Video files and folders -> the videos to stylise: a folder stands for the video
+    files in it, or, when it holds pictures and no video, for itself (an image sequence
+    at 30 fps)."""
+    expanded = []
+    for spec in inputs:
+        folder = Path(spec)
+        if not folder.is_dir():
+            expanded.append(spec)
+            continue
+        videos = video_files(folder)
+        if videos:
+            expanded += [str(v) for v in videos]
+        elif any(p.suffix.lower() in IMAGE_SUFFIXES for p in folder.iterdir()):
+            expanded.append(spec)
+        else:
+            raise RealtimeError(f"{folder} holds no video files (nor pictures to use as "
+                                "frames); give video files or a folder of them")
+    return expanded
 
 
 def output_path(path: str, output: Path | None, style: str, count: int) -> Path:

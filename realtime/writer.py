@@ -1,52 +1,52 @@
 """H.264 MP4 files that play in browsers, with the source's audio, through ffmpeg.
 
 The ffmpeg binary comes with the imageio-ffmpeg package. Frames go to its stdin as raw
-BGR; closing stdin (also on Ctrl-C) lets ffmpeg finish the file, so it always plays.
+BGR at an exact rational rate (30000/1001, not 29.97); closing stdin (also on Ctrl-C)
+lets ffmpeg finish the file, so it always plays.
+
+The file is written beside the output under a temporary name and renamed over it only
+when finished, so an existing file is never left torn. With audio, the video is written
+first and the sound muxed in after, cut to the video's length: copied as it is when MP4
+holds its codec (AAC, MP3, ALAC, Opus), re-encoded to AAC otherwise.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import subprocess
 import sys
+from fractions import Fraction
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from .engine import RealtimeError
+from .probe import MP4_AUDIO, ffmpeg
 
+__all__ = ["VideoWriter", "ffmpeg"]
 
-def ffmpeg() -> str:
-    import imageio_ffmpeg
-
-    return imageio_ffmpeg.get_ffmpeg_exe()
-
-
-def has_audio(path: str) -> bool:
-    probe = subprocess.run([ffmpeg(), "-hide_banner", "-i", path], capture_output=True,
-                           text=True)
-    return " Audio:" in probe.stderr
+COLOUR = ["-vf", "scale=out_color_matrix=bt709:out_range=tv", "-colorspace", "bt709",
+          "-color_primaries", "bt709", "-color_trc", "bt709"]
 
 
 class VideoWriter:
-    def __init__(self, path: Path, width: int, height: int, fps: float,
-                 audio_from: str | None = None) -> None:
-        self.path, self.frames = path, 0
+    """Frames in, one finished MP4 at ``path`` on ``close()``; ``frames`` counts them."""
+
+    def __init__(self, path: Path, width: int, height: int, rate: Fraction,
+                 audio_from: str | None = None, audio_codec: str | None = None) -> None:
+        self.path, self.frames, self.rate, self.closed = path, 0, Fraction(rate), False
+        self.audio_from, self.audio_codec = audio_from, audio_codec
         width, height = width - width % 2, height - height % 2  # yuv420p needs even sizes
         self.size = (width, height)
+        self.video_part = path.with_name(path.name + (".video.part" if audio_from else ".part"))
         command = [ffmpeg(), "-hide_banner", "-loglevel", "error", "-y",
                    "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{width}x{height}",
-                   "-r", f"{fps:.6g}", "-i", "-"]
-        if audio_from:
-            # apad + shortest: the audio ends with the video, never the other way round
-            # (a partial file after Ctrl-C has matching tracks; no frame is ever cut).
-            command += ["-i", audio_from, "-map", "0:v:0", "-map", "1:a:0", "-c:a", "aac",
-                        "-b:a", "160k", "-af", "apad", "-shortest"]
-        command += ["-vf", "scale=out_color_matrix=bt709:out_range=tv", "-colorspace", "bt709",
-                    "-color_primaries", "bt709", "-color_trc", "bt709",
-                    "-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "veryfast",
-                    "-threads", "1",  # the model needs the cores more than the encoder
-                    "-crf", "18", "-movflags", "+faststart", str(path)]
+                   "-r", f"{self.rate.numerator}/{self.rate.denominator}", "-i", "-",
+                   *COLOUR, "-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "veryfast",
+                   "-threads", "1",  # the model needs the cores more than the encoder
+                   "-crf", "18", "-movflags", "+faststart", "-f", "mp4", str(self.video_part)]
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             # Its own process group: a Ctrl-C in the terminal reaches us, not ffmpeg, and
@@ -66,18 +66,69 @@ class VideoWriter:
         try:
             self.process.stdin.write(frame.tobytes())
         except BrokenPipeError as exc:
+            self.closed = True
+            self.process.wait()
+            self._discard()
             raise RealtimeError(f"ffmpeg stopped writing {self.path}: "
-                                f"{self.process.stderr.read().decode()[-300:]}") from exc
+                                f"{_reason(self.process)}") from exc
         self.frames += 1
 
     def close(self) -> None:
-        """Finish the file (safe to call twice)."""
-        if self.process.stdin and not self.process.stdin.closed:
+        """Finish the file and put it in place (safe to call twice)."""
+        if self.closed:
+            return
+        self.closed = True
+        with contextlib.suppress(BrokenPipeError):
             self.process.stdin.close()
         if self.process.wait() != 0:
-            message = self.process.stderr.read().decode().strip().splitlines()
-            raise RealtimeError(f"ffmpeg failed on {self.path}: "
-                                f"{message[-1] if message else 'unknown error'}")
+            self._discard()
+            raise RealtimeError(f"ffmpeg failed on {self.path}: {_reason(self.process)}")
+        if self.audio_from and self.frames:
+            self._mux_audio()
+        else:
+            os.replace(self.video_part, self.path)
+
+    def abort(self) -> None:
+        """Stop ffmpeg and remove what it wrote; an existing file at ``path`` is kept."""
+        if self.closed:
+            return
+        self.closed = True
+        self.process.kill()
+        self.process.wait()
+        self._discard()
+
+    def _mux_audio(self) -> None:
+        """The source's sound beside the finished video, cut to its length."""
+        part = self.path.with_name(self.path.name + ".part")
+        audio = ["-c:a", "copy"] if self.audio_codec in MP4_AUDIO else \
+            ["-c:a", "aac", "-b:a", "160k"]
+        seconds = self.frames / self.rate
+        command = [ffmpeg(), "-hide_banner", "-loglevel", "error", "-y",
+                   "-i", str(self.video_part), "-i", self.audio_from,
+                   "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy", *audio,
+                   "-t", f"{float(seconds):.6f}", "-movflags", "+faststart", "-f", "mp4",
+                   str(part)]
+        try:
+            done = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True,
+                                  **_own_process_group())
+        finally:
+            self.video_part.unlink(missing_ok=True)
+        if done.returncode != 0:
+            part.unlink(missing_ok=True)
+            lines = done.stderr.decode(errors="replace").strip().splitlines()
+            raise RealtimeError(f"ffmpeg failed to add the sound of {self.audio_from} to "
+                                f"{self.path}: "
+                                f"{lines[-1] if lines else f'exit code {done.returncode}'}")
+        os.replace(part, self.path)
+
+    def _discard(self) -> None:
+        self.video_part.unlink(missing_ok=True)
+
+
+def _reason(process: subprocess.Popen) -> str:
+    """ffmpeg's own last line of error, or its exit code when it said nothing."""
+    lines = process.stderr.read().decode(errors="replace").strip().splitlines()
+    return lines[-1] if lines else f"ffmpeg exited with code {process.returncode}"
 
 
 def _own_process_group() -> dict:

@@ -1,6 +1,9 @@
 """``adain webcam`` and ``adain video``: ONNX graphs on live and recorded video.
 
 These commands import only realtime/ (onnxruntime, OpenCV, numpy): never torch.
+``--luminance-only`` is realtime's colour option (stylised luminance, the frame's colours);
+``--preserve-color`` names stylize's method (the style recoloured first) and is refused
+here with a pointer to it.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from .common import console, err_console, user_errors
 from .styles import resolved
 
 KEY_HELP = ("Keys: q/Esc quit, space pause, n/p next/previous style, +/- alpha, "
-            "c colour preservation, s snapshot, r record.")
+            "c luminance-only on/off, s snapshot, r record.")
 
 
 class Provider(str, enum.Enum):
@@ -38,9 +41,17 @@ VARIANTS = {Precision.fp32: "", Precision.fp16: ".fp16", Precision.int8: ".int8"
 OnnxDir = Annotated[Path, typer.Option("--onnx", file_okay=False,
                                        help="Folder with the graphs of adain export --onnx.")]
 Size = Annotated[int | None, typer.Option(
-    min=9, help="Inference size: the longer side, in pixels (default: the frame's own).")]
+    min=9, help="Inference size: the longer side, in pixels; without it, the frame's own.")]
 AlphaOpt = Annotated[float, typer.Option(min=0.0, max=1.0, help="Style strength.")]
-Color = Annotated[bool, typer.Option("--preserve-color", help="Keep the frames' colours.")]
+Luminance = Annotated[bool, typer.Option(
+    "--luminance-only", help="Luminance-only transfer: the stylised luminance with the "
+    "frames' own colours (Gatys et al. 2016).")]
+PreserveColor = Annotated[bool, typer.Option("--preserve-color", hidden=True)]
+StyleSize = Annotated[int, typer.Option(
+    min=0, help="Style pictures' shorter side, in pixels (0 keeps their size), as in "
+    "adain stylize.")]
+Crop = Annotated[bool, typer.Option("--crop", help="Centre-crop the style pictures to a "
+                                    "square after resizing.")]
 Stable = Annotated[bool, typer.Option(
     "--stabilize", help="Less flicker: blend with the previous output along the motion.")]
 ProviderOpt = Annotated[Provider, typer.Option(
@@ -57,8 +68,11 @@ def webcam(
         help="Camera index, video file, stream URL or folder of images.")] = "0",
     onnx_dir: OnnxDir = Path("models/onnx"),
     size: Size = 512,
+    style_size: StyleSize = 512,
+    crop: Crop = False,
     alpha: AlphaOpt = 1.0,
-    preserve_color: Color = False,
+    luminance_only: Luminance = False,
+    preserve_color: PreserveColor = False,
     stabilize: Stable = False,
     side_by_side: Annotated[bool, typer.Option("--side-by-side",
                                                help="Show the camera next to the result.")
@@ -80,9 +94,11 @@ def webcam(
     with user_errors(RealtimeError):
         from ..realtime.live import LiveConfig, run_live
 
+        refuse_preserve_color(preserve_color)
         stats = run_live(LiveConfig(
             source=source, styles=tuple(str(s) for s in style), onnx_dir=onnx_dir, size=size,
-            alpha=alpha, preserve_color=preserve_color, stabilize=stabilize,
+            style_size=style_size, crop=crop, alpha=alpha, luminance_only=luminance_only,
+            stabilize=stabilize,
             side_by_side=side_by_side, record=record, headless=headless, max_frames=max_frames,
             provider=provider.value, variant=VARIANTS[precision], virtual_cam=virtual_cam))
     console.print(f"{stats.frames} frames on {stats.provider}: {stats.fps:.1f} fps, "
@@ -95,38 +111,50 @@ webcam.__doc__ = f"Stylise a camera (or any video source) live, in a window. {KE
 
 
 def video(
-    inputs: Annotated[list[str], typer.Argument(help="Video files.", show_default=False)],
+    inputs: Annotated[list[str], typer.Argument(
+        help="Video files, or folders of them (a folder of pictures only is one image "
+        "sequence at 30 fps).", show_default=False)],
     style: Annotated[Path, typer.Option(
         "--style", "-s", callback=resolved("style", folders=False),
         help="Style image, or a bundled style's name (adain styles).")],
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="Output .mp4 for one input, else a folder "
-                               "\\[default: {input}_stylized_{style}.mp4 beside the input].")
+                               "[default: INPUT_stylized_STYLE.mp4 beside the input].")
     ] = None,
     onnx_dir: OnnxDir = Path("models/onnx"),
     size: Size = None,
+    style_size: StyleSize = 512,
+    crop: Crop = False,
     alpha: AlphaOpt = 1.0,
-    preserve_color: Color = False,
+    luminance_only: Luminance = False,
+    preserve_color: PreserveColor = False,
     stabilize: Stable = False,
     provider: ProviderOpt = Provider.auto,
     precision: PrecisionOpt = Precision.fp32,
 ) -> None:
-    """Stylise video files: every frame, same frame rate, audio kept, H.264 MP4."""
+    """Stylise video files: every frame at its time (sound kept in sync), H.264 MP4."""
     from ..realtime.engine import Engine, RealtimeError
 
     with user_errors(RealtimeError):
+        from ..outputs import check_writable_path, refuse_inputs_as_outputs
         from ..realtime.stylize import FrameStylizer
-        from ..realtime.video import output_path, stylize_video
+        from ..realtime.video import expand_inputs, output_path, stylize_video
 
+        refuse_preserve_color(preserve_color)
+        inputs = expand_inputs(inputs)
         targets = [output_path(path, output, str(style), len(inputs)) for path in inputs]
         if len(set(targets)) < len(targets):
             raise RealtimeError("two inputs would be written to the same file (same name in "
                                 "different folders); stylise them in separate calls")
+        refuse_inputs_as_outputs(targets, [*inputs, style])
+        for target in targets:
+            check_writable_path(target)
         engine = Engine(onnx_dir, provider.value, VARIANTS[precision])
+        style_stats = engine.style(str(style), style_size, crop)
         failed = 0
         for path, target in zip(inputs, targets, strict=True):
-            stylizer = FrameStylizer(engine, engine.style(str(style)), size, alpha,
-                                     preserve_color, stabilize)
+            stylizer = FrameStylizer(engine, style_stats, size, alpha, luminance_only,
+                                     stabilize)
             columns = (TextColumn(escape(Path(path).name)), BarColumn(), MofNCompleteColumn(),
                        TimeRemainingColumn())
             with Progress(*columns, console=err_console, transient=True) as bar:
@@ -151,3 +179,13 @@ def video(
                 raise typer.Exit(130)
         if failed:
             raise typer.Exit(1)
+
+
+def refuse_preserve_color(given: bool) -> None:
+    """``--preserve-color`` is stylize's recolouring; realtime's option has its own name."""
+    if given:
+        from ..errors import AdaINError
+
+        raise AdaINError("--preserve-color is adain stylize's method (the style recoloured "
+                         "to the content first); here use --luminance-only (the stylised "
+                         "luminance with the frames' own colours)")
