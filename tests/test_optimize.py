@@ -155,7 +155,7 @@ def test_cli_never_overwrites_an_input_and_checks_the_output_first(published_wei
     assert content.read_bytes() == before
 
 
-def test_cli_help_shows_choices_and_the_config_defaults():
+def test_cli_help_shows_choices_and_the_config_defaults(tmp_path):
     import typer
 
     from adain.cli import app
@@ -164,7 +164,8 @@ def test_cli_help_shows_choices_and_the_config_defaults():
     usage = next(line for line in result.output.splitlines() if "Usage" in line)
     assert "CONTENT" in usage and "{" not in result.output
     assert "[content|noise]" in result.output
-    assert run("optimize", "x.png", "-s", "x.png", "--init", "zeros").exit_code == 2
+    picture = write_image(tmp_path / "x.png", (16, 16))
+    assert run("optimize", str(picture), "-s", str(picture), "--init", "zeros").exit_code == 2
     params = {p.name: p.default for p in typer.main.get_command(app).commands["optimize"].params}
     config = OptimizeConfig()
     for field in ("steps", "content_weight", "style_weight", "seed", "size", "preserve_color"):

@@ -13,7 +13,7 @@ from adain.realtime import frames
 from adain.realtime.engine import Engine, RealtimeError
 from adain.realtime.probe import MediaInfo, exact_rate, output_rate, probe
 from adain.realtime.video import stylize_video
-from adain.realtime.writer import ffmpeg
+from adain.realtime.writer import VideoWriter, ffmpeg
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -154,15 +154,12 @@ def test_a_failed_video_keeps_the_old_file_and_ffmpeg_says_why(tmp_path):
     assert target.read_bytes() == b"finished work" and sorted(tmp_path.iterdir()) == sorted(
         [clip, target])
     gone = tmp_path / "gone"
-    gone.mkdir()
-
-    def remove_folder(frame):  # ffmpeg opens its output at the first frame
-        if gone.exists():
-            gone.rmdir()
-        return frame
-
+    writer = VideoWriter(gone / "x.mp4", 32, 24, Fraction(5))
+    gone.rmdir()  # ffmpeg opens its output only once the first frames arrive
     with pytest.raises(RealtimeError, match="No such file or directory") as error:
-        stylize_video(str(clip), gone / "x.mp4", remove_folder)
+        for _ in range(10):
+            writer.write(np.zeros((24, 32, 3), np.uint8))
+        writer.close()
     assert "unknown error" not in str(error.value)
 
 
