@@ -27,11 +27,11 @@ from safetensors.torch import save_file
 from torch import Tensor, nn
 
 from .atomic import atomic_path
-from .checkpoint import FORMAT as CHECKPOINT_FORMAT
-from .checkpoint import check_version
 from .decoder import DECODER_CONVS, Decoder
 from .encoder import ADAIN_LAST, LAYERS, VGG19_CONVS, VGGEncoder
 from .errors import AdaINError
+from .train.checkpoint import FORMAT as CHECKPOINT_FORMAT
+from .train.checkpoint import check_version
 
 log = logging.getLogger(__name__)
 

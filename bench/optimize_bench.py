@@ -27,8 +27,8 @@ MEDIA = ROOT.parent / "shared" / "media"
 sys.path.insert(0, str(ROOT / "tests"))
 
 from adain.device import resolve_device  # noqa: E402
-from adain.metrics import METRICS, MIN_SIDE, Evaluator  # noqa: E402
-from adain.optimize import OptimizeConfig, optimize  # noqa: E402
+from adain.quality.metrics import METRICS, MIN_SIDE, Evaluator  # noqa: E402
+from adain.quality.optimize import OptimizeConfig, optimize  # noqa: E402
 from adain.stylizer import StyleOptions, Stylizer, prepare  # noqa: E402
 from adain.weights import load_encoder  # noqa: E402
 

@@ -5,7 +5,7 @@
 
 The reference is the straightforward step: fp32, eager, contiguous (NCHW) tensors, float
 batches already on the device (so it pays no host-to-device copy; adain's step does).
-adain's step is adain.step.TrainStep as `adain train` runs it (bf16 autocast and
+adain's step is adain.train.step.TrainStep as `adain train` runs it (bf16 autocast and
 channels-last on CUDA, uint8 batches, no graph for the frozen passes, optionally
 torch.compile). Both train the same decoder architecture on the same random batch and
 encoder. Prints images/second of each, the ratio, and on CUDA
@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from adain.decoder import Decoder
 from adain.encoder import VGGEncoder
 from adain.ops import adain, calc_mean_std
-from adain.step import StepModels, TrainStep, precision_for
+from adain.train.step import StepModels, TrainStep, precision_for
 
 
 def reference_step(encoder, decoder, optimizer, content, style):

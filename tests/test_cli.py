@@ -69,7 +69,7 @@ def test_interpolation_mask_alpha_and_color_options_run(published_weights, tmp_p
 
 def test_blends_masks_and_alphas_have_their_own_names_and_eval_matches_them(published_weights,
                                                                             tmp_path):
-    from adain.evaluate import match_triples
+    from adain.quality.evaluate import match_triples
 
     (tmp_path / "c").mkdir()
     (tmp_path / "s").mkdir()

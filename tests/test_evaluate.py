@@ -12,9 +12,9 @@ from PIL import Image
 from test_cli import run
 
 from adain import AdaINError
-from adain.evaluate import Triple, match_triples, sweep_alphas, write_csv
-from adain.metrics import Evaluator, feature_scores, ssim
 from adain.ops import gram_matrix
+from adain.quality.evaluate import Triple, match_triples, sweep_alphas, write_csv
+from adain.quality.metrics import Evaluator, feature_scores, ssim
 from adain.weights import load_encoder
 
 

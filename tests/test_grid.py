@@ -6,9 +6,9 @@ from conftest import write_image
 from PIL import Image, ImageOps
 from typer.testing import CliRunner
 
+from adain.batch.grid import GridLayout, compose, plan_layout, side_by_side
 from adain.cli import app
 from adain.errors import AdaINError
-from adain.grid import GridLayout, compose, plan_layout, side_by_side
 
 runner = CliRunner()
 CELL, GUTTER = 256, 4  # the sheet's defaults, restated so that a change shows here
@@ -170,7 +170,7 @@ def test_a_grid_that_cannot_be_written_is_refused_first(published_weights, tmp_p
 def test_headers_are_read_as_the_stylizer_reads_them(tmp_path):
     from icc import adobe_rgb_profile, adobe_rgb_to_srgb
 
-    from adain.grid import read_thumbnail
+    from adain.batch.grid import read_thumbnail
 
     orange = (200, 120, 60)
     exif = Image.Exif()

@@ -5,7 +5,7 @@ from PIL import Image
 from test_cli import run
 
 from adain import AdaINError
-from adain.optimize import OptimizeConfig, optimize
+from adain.quality.optimize import OptimizeConfig, optimize
 from adain.weights import load_encoder
 
 

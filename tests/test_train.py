@@ -12,10 +12,10 @@ from conftest import write_image
 from typer.testing import CliRunner
 
 from adain import AdaINError, Decoder
-from adain.checkpoint import FORMAT_VERSION, list_checkpoints, load_checkpoint
 from adain.cli import app
-from adain.step import StepModels, TrainStep
-from adain.train import TrainConfig, resume_config, train
+from adain.train.checkpoint import FORMAT_VERSION, list_checkpoints, load_checkpoint
+from adain.train.loop import TrainConfig, resume_config, train
+from adain.train.step import StepModels, TrainStep
 from adain.weights import TORCHVISION, load_decoder, load_encoder
 
 

@@ -210,7 +210,7 @@ def test_written_files_get_the_usual_permissions(tmp_path):
 
 
 def training_checkpoint(run, decoder: Decoder, **changes):
-    from adain.checkpoint import save_checkpoint
+    from adain.train.checkpoint import save_checkpoint
 
     state = {"step": 3, "decoder": decoder.state_dict(), "optimizer": {}, "encoder":
              "vgg_normalised", "encoder_sha256": "ab" * 32, "config": {"iters": 9}, **changes}
@@ -239,7 +239,7 @@ def test_a_training_checkpoint_reads_as_its_decoder(tmp_path):
 
 
 def test_a_checkpoint_of_a_newer_adain_is_refused_as_weights(tmp_path):
-    from adain.checkpoint import FORMAT_VERSION
+    from adain.train.checkpoint import FORMAT_VERSION
 
     path = training_checkpoint(tmp_path / "run", Decoder())
     torch.save({**torch.load(path, weights_only=True), "format_version": FORMAT_VERSION + 1},

@@ -14,7 +14,7 @@ from .common import Device, console, err_console, fail, user_errors
 from .styles import resolved
 
 if TYPE_CHECKING:
-    from ..evaluate import Row, SweepPoint
+    from ..quality.evaluate import Row, SweepPoint
 
 EXAMPLES = """
 Examples:
@@ -101,7 +101,7 @@ def eval_command(
         if video is not None:
             info["video"] = _video(video, stylized_video)
         if plot is not None:
-            from ..evaluate import sweep_report
+            from ..quality.evaluate import sweep_report
 
             points, sweep_errors = _sweep(evaluator, stylizer, content, style, plot, alphas,
                                           content_size, style_size)
@@ -156,7 +156,7 @@ def _check_outputs(outputs: dict[str, Path], inputs: list[Path | None]) -> None:
 
 def _write_reports(json_path: Path | None, csv_path: Path | None, rows: list[Row],
                    points: list[SweepPoint], info: dict[str, object]) -> None:
-    from ..evaluate import write_csv, write_json
+    from ..quality.evaluate import write_csv, write_json
 
     if json_path is not None:
         write_json(json_path, rows, info)
@@ -168,7 +168,7 @@ def _write_reports(json_path: Path | None, csv_path: Path | None, rows: list[Row
 
 def _evaluator(vgg: str, device: str):
     from ..device import resolve_device
-    from ..metrics import Evaluator
+    from ..quality.metrics import Evaluator
     from ..weights import load_encoder
 
     return Evaluator(load_encoder(vgg, last="relu5_1").module, resolve_device(device))
@@ -177,7 +177,7 @@ def _evaluator(vgg: str, device: str):
 def _score(evaluator, content: Path, style: Path, stylized: Path, style_size: int,
            outputs: list[Path]) -> list[Row]:
     from ..errors import AdaINError
-    from ..evaluate import match_triples, score_triples
+    from ..quality.evaluate import match_triples, score_triples
 
     triples, unmatched = match_triples(content, style, stylized, skip=outputs)
     if unmatched:
@@ -195,7 +195,7 @@ def _score(evaluator, content: Path, style: Path, stylized: Path, style_size: in
 
 
 def _print_table(rows: list[Row]) -> None:
-    from ..evaluate import mean_scores
+    from ..quality.evaluate import mean_scores
 
     table = Table(title="scores (lower is better, except SSIM)")
     for column in ("content", "style", "content loss", "style loss", "gram loss", "SSIM"):
@@ -229,9 +229,9 @@ def _video(video: Path, stylized_video: Path) -> dict[str, object]:
 
 def _sweep(evaluator, stylizer, content: Path, style: Path, plot: Path, count: int,
            content_size: int, style_size: int) -> tuple[list[SweepPoint], list[str]]:
-    from ..batch import expand_inputs
+    from ..batch.jobs import expand_inputs
     from ..errors import AdaINError
-    from ..evaluate import alpha_sweep, plot_sweep, sweep_alphas
+    from ..quality.evaluate import alpha_sweep, plot_sweep, sweep_alphas
     from ..stylizer import StyleOptions
 
     pairs = [(c, s) for c, _ in expand_inputs([content]) for s, _ in expand_inputs([style])]

@@ -78,7 +78,7 @@ def optimize(
     """Stylise one picture by optimising its pixels (Gatys et al.): slow, the quality
     reference that AdaIN is compared with."""
     with user_errors():
-        from ..optimize import OptimizeConfig, optimize_file
+        from ..quality.optimize import OptimizeConfig, optimize_file
 
         config = OptimizeConfig(steps=steps, content_weight=content_weight,
                                 style_weight=style_weight,

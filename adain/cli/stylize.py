@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 
     from PIL import Image
 
-    from ..batch import Job, Report
-    from ..grid import ContactSheet
+    from ..batch.grid import ContactSheet
+    from ..batch.jobs import Job, Report
 
 EXAMPLES = """
 Examples:
@@ -101,8 +101,8 @@ def stylize(
     if mask is not None and weights is not None:
         raise fail("--mask and --interpolation-weights cannot be combined", 2)
     with user_errors():
-        from ..batch import check_outputs, plan_jobs
-        from ..grid import ContactSheet
+        from ..batch.grid import ContactSheet
+        from ..batch.jobs import check_outputs, plan_jobs
         from ..stylizer import StyleOptions, Stylizer
 
         options = StyleOptions(alpha=alpha, weights=weights, preserve_color=preserve_color,
@@ -127,7 +127,7 @@ def stylize(
 def _run(stylize: Callable[[Job], Image.Image], jobs: Sequence[Job],
          sheet: ContactSheet | None, quality: int, skip_existing: bool) -> Report:
     """The batch under a progress bar, its results collected for the sheet if there is one."""
-    from ..batch import run_jobs
+    from ..batch.jobs import run_jobs
 
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeRemainingColumn(), console=err_console, transient=True) as bar:
@@ -143,7 +143,7 @@ def _run(stylize: Callable[[Job], Image.Image], jobs: Sequence[Job],
 
 
 def _summarise(report: Report, seconds: float, device: str, grid: Path | None) -> None:
-    from ..batch import plural
+    from ..batch.jobs import plural
 
     also = f"; grid in {escape(str(grid))}" if grid is not None else ""
     if report.replaced:

@@ -15,7 +15,7 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from ..train_config import TrainConfig
+from ..train.config import TrainConfig
 from .common import Device, console, err_console, fail, user_errors
 
 EXAMPLES = """
@@ -105,9 +105,9 @@ def train(
     if compile or no_compile:
         given["compile"] = compile
     with user_errors():
-        from ..distributed import from_environment
-        from ..train import TrainingStopped, resume_config
-        from ..train import train as run_training
+        from ..train.distributed import from_environment
+        from ..train.loop import TrainingStopped, resume_config
+        from ..train.loop import train as run_training
 
         if resume is not None:
             if content_dir or style_dir or out:

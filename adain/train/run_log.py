@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from .images import save_image
+from ..images import save_image
 
 
 class RunLog:

@@ -25,9 +25,9 @@ import torch.nn.functional as F
 from skimage.metrics import structural_similarity
 from torch import Tensor
 
-from . import losses
-from .encoder import Features, VGGEncoder
-from .ops import gram_matrix
+from .. import losses
+from ..encoder import Features, VGGEncoder
+from ..ops import gram_matrix
 
 GRAM_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 FEATURE_LAYERS = tuple(dict.fromkeys(Features._fields + GRAM_LAYERS))

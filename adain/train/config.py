@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import AdaINError
+from ..errors import AdaINError
 
 TORCHVISION = "torchvision"  # the --vgg value that is not a path (adain.weights.TORCHVISION)
 # Settings a resumed run may change (how far, where and how fast it runs, how often it

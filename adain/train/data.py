@@ -18,8 +18,8 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset, Sampler
 
-from .errors import AdaINError
-from .picture import find_images, open_image, pil_to_array
+from ..errors import AdaINError
+from ..picture import find_images, open_image, pil_to_array
 
 log = logging.getLogger(__name__)
 

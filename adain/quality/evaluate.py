@@ -22,11 +22,11 @@ from pathlib import Path
 import numpy as np
 from torch import Tensor
 
-from .atomic import atomic_path
-from .batch import expand_inputs
-from .errors import AdaINError
+from ..atomic import atomic_path
+from ..batch.jobs import expand_inputs
+from ..errors import AdaINError
+from ..stylizer import StyleOptions, Stylizer, prepare
 from .metrics import METRICS, MIN_SIDE, Evaluator, Scores
-from .stylizer import StyleOptions, Stylizer, prepare
 
 log = logging.getLogger(__name__)
 _ALPHA_SUFFIX = re.compile(r"_alpha[0-9.e+-]+$")  # what ``adain stylize --alpha`` adds

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from .losses import content_loss, style_loss
-from .ops import adain
+from ..losses import content_loss, style_loss
+from ..ops import adain
 
 
 @dataclass(frozen=True)

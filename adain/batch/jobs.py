@@ -25,11 +25,11 @@ from pathlib import Path
 
 from PIL import Image
 
-from .errors import AdaINError
-from .images import WRITABLE_EXTENSIONS, find_images, save_image, upright_exif
-from .outputs import check_writable_path, refuse_inputs_as_outputs
-from .picture import open_image
-from .stylizer import StyleOptions, check_style_count
+from ..errors import AdaINError
+from ..images import WRITABLE_EXTENSIONS, find_images, save_image, upright_exif
+from ..outputs import check_writable_path, refuse_inputs_as_outputs
+from ..picture import open_image
+from ..stylizer import StyleOptions, check_style_count
 
 
 @dataclass(frozen=True)

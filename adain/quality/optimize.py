@@ -28,15 +28,15 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from . import images, ops
-from .device import resolve_device
-from .encoder import LAYERS, VGGEncoder, check_layers, min_side
-from .errors import AdaINError
-from .losses import content_loss, gram_loss
-from .ops import gram_matrix
-from .outputs import check_writable_path, refuse_inputs_as_outputs
-from .stylizer import DEFAULT_VGG, prepare
-from .weights import load_encoder
+from .. import images, ops
+from ..device import resolve_device
+from ..encoder import LAYERS, VGGEncoder, check_layers, min_side
+from ..errors import AdaINError
+from ..losses import content_loss, gram_loss
+from ..ops import gram_matrix
+from ..outputs import check_writable_path, refuse_inputs_as_outputs
+from ..stylizer import DEFAULT_VGG, prepare
+from ..weights import load_encoder
 
 DEFAULT_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 DEFAULT_CONTENT_LAYERS = ("relu4_2",)

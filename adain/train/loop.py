@@ -33,8 +33,13 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
+from ..atomic import atomic_path
+from ..decoder import Decoder
+from ..device import resolve_device
+from ..errors import AdaINError
+from ..outputs import check_writable_path
+from ..weights import load_decoder, load_encoder, save_weights
 from . import distributed
-from .atomic import atomic_path
 from .checkpoint import (
     UnreadableCheckpoint,
     checkpoint_dir,
@@ -43,20 +48,15 @@ from .checkpoint import (
     remove_stale_temporaries,
     save_checkpoint,
 )
-from .data import PairDataset, PositionSampler, collate, list_images
-from .decoder import Decoder
-from .device import resolve_device
-from .errors import AdaINError
-from .outputs import check_writable_path
-from .step import StepModels, TrainStep, precision_for
-from .train_config import (
+from .config import (
     RESUMABLE,
     TrainConfig,
     load_run_config,
     refuse_fixed_changes,
     resume_config,
 )
-from .weights import load_decoder, load_encoder, save_weights
+from .data import PairDataset, PositionSampler, collate, list_images
+from .step import StepModels, TrainStep, precision_for
 
 __all__ = ["RESUMABLE", "Progress", "TrainConfig", "TrainingStopped", "load_run_config",
            "resume_config", "train"]

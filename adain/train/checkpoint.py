@@ -17,8 +17,8 @@ from pathlib import Path
 
 import torch
 
-from .atomic import atomic_path
-from .errors import AdaINError
+from ..atomic import atomic_path
+from ..errors import AdaINError
 
 FORMAT = "adain-train-checkpoint"
 FORMAT_VERSION = 1

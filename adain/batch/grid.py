@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from .batch import Job
-from .errors import AdaINError
-from .images import WRITABLE_EXTENSIONS, pil_to_array, read_errors, save_image, to_srgb
+from ..errors import AdaINError
+from ..images import WRITABLE_EXTENSIONS, pil_to_array, read_errors, save_image, to_srgb
+from .jobs import Job
 
 log = logging.getLogger(__name__)
 
