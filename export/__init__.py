@@ -9,6 +9,7 @@ Three graphs, float32 NCHW RGB in [0, 1], batch, height and width dynamic:
 ``stylized`` is clamped to [0, 1] and has the content's height and width.
 """
 
-from .onnx_export import ExportConfig, ExportedGraph, export_onnx
+from .graph_file import ExportedGraph
+from .onnx_export import ExportConfig, export_onnx
 
 __all__ = ["ExportConfig", "ExportedGraph", "export_onnx"]

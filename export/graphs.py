@@ -6,7 +6,7 @@ import torch
 from torch import Tensor, nn
 
 from adain.decoder import Decoder
-from adain.encoder import VGGEncoder
+from adain.encoder import MIN_SIDE, VGGEncoder
 from adain.ops import adain_with_stats, calc_mean_std
 
 # Inputs and outputs stay float32 in every variant; ``dtype`` is what the convolutions
@@ -80,8 +80,9 @@ INPUTS = {"style_encoder": ("style",), "stylizer": ("content", "style_mean", "st
 OUTPUTS = {"style_encoder": ("style_mean", "style_std"), "stylizer": ("stylized",),
            "adain": ("stylized",)}
 IO_DOCS = {
-    "style": "float32 (N, 3, H, W) RGB in [0, 1], H and W at least 9: the style image",
-    "content": "float32 (N, 3, H, W) RGB in [0, 1], H and W at least 9: the content image",
+    "style": f"float32 (N, 3, H, W) RGB in [0, 1], H and W at least {MIN_SIDE}: the style image",
+    "content": f"float32 (N, 3, H, W) RGB in [0, 1], H and W at least {MIN_SIDE}: the content "
+               "image",
     "style_mean": "float32 (N or 1, 512, 1, 1): relu4_1 channel means of the style "
                   "(style_encoder's output)",
     "style_std": "float32 (N or 1, 512, 1, 1): relu4_1 channel standard deviations, "

@@ -26,17 +26,18 @@ import torch
 from google.protobuf.message import DecodeError
 
 import adain
+from adain.encoder import MIN_SIDE
 from adain.errors import AdaINError
 from adain.outputs import check_writable_path
 from adain.weights import TORCHVISION, load_decoder, load_encoder
 
 from . import graphs
+from .graph_file import ExportedGraph, opset_of, read_metadata, set_metadata
 from .verify import max_difference_vs_graph, max_difference_vs_torch, relative_difference
 
 log = logging.getLogger(__name__)
 
 NAMES = ("style_encoder", "stylizer", "adain")
-MIN_SIDE = 9  # the encoder's smallest input side
 WEIGHT_KEYS = ("vgg_sha256", "decoder_sha256")  # metadata naming the weights of a graph
 
 
@@ -60,18 +61,6 @@ class ExportConfig:
         if self.int8 and not self.calib_dir:
             raise AdaINError("--int8 needs --calib-dir DIR: images to calibrate the "
                              "quantisation on")
-
-
-@dataclass(frozen=True)
-class ExportedGraph:
-    path: Path
-    max_diff: float | None  # against ``reference``; None when not verified
-    reference: str  # "PyTorch" or the graph it was compared with
-    note: str = ""
-
-    @property
-    def size_bytes(self) -> int:
-        return self.path.stat().st_size
 
 
 def export_onnx(config: ExportConfig) -> list[ExportedGraph]:
@@ -237,18 +226,6 @@ def _check_fp16_arithmetic(module16: torch.nn.Module, module32: torch.nn.Module,
     _check(Path(f"{name} (fp16 in PyTorch)"), diff, config.half_tolerance, "fp32")
 
 
-def opset_of(model: onnx.ModelProto) -> int:
-    return next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
-
-
-def set_metadata(model: onnx.ModelProto, metadata: dict[str, str]) -> None:
-    """Replace the graph's metadata; adain is the producer."""
-    del model.metadata_props[:]
-    for key, value in metadata.items():
-        model.metadata_props.add(key=key, value=value)
-    model.producer_name, model.producer_version = "adain", adain.__version__
-
-
 def _check(path: Path, diff: float | None, tolerance: float, reference: str) -> None:
     if diff is None:
         return
@@ -280,10 +257,9 @@ def _place(results: list[ExportedGraph], out_dir: Path,
 def _same_weights(path: Path, metadata: dict[str, str]) -> bool:
     """Whether the graph at ``path`` records the same weight files as ``metadata``."""
     try:
-        model = onnx.load(str(path), load_external_data=False)
+        recorded = read_metadata(path)
     except (OSError, DecodeError):
         return False
-    recorded = {p.key: p.value for p in model.metadata_props}
     return all(recorded.get(key) == metadata[key] for key in WEIGHT_KEYS)
 
 

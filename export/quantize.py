@@ -32,7 +32,7 @@ from onnxruntime.quantization.shape_inference import quant_pre_process
 from adain.errors import AdaINError
 from adain.images import array_to_tensor, center_crop, find_images, load_image, resize_shorter
 
-from .onnx_export import ExportedGraph, opset_of, set_metadata
+from .graph_file import ExportedGraph, opset_of, read_metadata, set_metadata
 from .verify import session
 
 log = logging.getLogger(__name__)
@@ -144,8 +144,7 @@ def _worst_psnr(fp32: Path, int8: Path, feeds: list[dict]) -> float:
 def _finish(path: Path, metadata: dict[str, str], keep_float: tuple[str, ...]) -> None:
     """The fp32 graph's metadata plus the precision; checked like every other graph."""
     model = onnx.load(str(path))
-    reference = {p.key: p.value for p in onnx.load(str(path.with_name("stylizer.onnx")),
-                                                   load_external_data=False).metadata_props}
+    reference = read_metadata(path.with_name("stylizer.onnx"))
     extra = {"precision": "int8 convolutions (QOperator, per-channel int8 weights, uint8 "
                           "activations); AdaIN arithmetic in float",
              "kept_in_float": ",".join(keep_float) or "none", "opset": str(opset_of(model))}
