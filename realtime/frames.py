@@ -17,7 +17,9 @@ import numpy as np
 from ..errors import AdaINError
 from ..picture import load_image, resized_shape
 
-MIN_SIDE = 9  # the graphs' smallest input side
+# The graphs' smallest input side: adain.encoder.MIN_SIDE, copied here to keep torch out
+# (tests/test_realtime.py pins the two together).
+MIN_SIDE = 9
 EVEN_MIN_SIDE = MIN_SIDE + 1  # the smallest side H.264 in yuv420p takes (even)
 
 
@@ -82,8 +84,8 @@ def luminance_only(stylized_bgr: np.ndarray, content_bgr: np.ndarray) -> np.ndar
     return cv2.cvtColor(out, cv2.COLOR_YCrCb2BGR)
 
 
-def fit(frame: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Resize to exactly (height, width) (display or file size)."""
+def resize_to(frame: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Resize to exactly (height, width), aspect not kept (display or file size)."""
     if frame.shape[:2] == (height, width):
         return frame
     return cv2.resize(frame, (width, height), interpolation=cv2.INTER_LINEAR)

@@ -103,7 +103,7 @@ def run_live(config: LiveConfig) -> LiveStats:
                              config.luminance_only, config.stabilize)
     stats = LiveStats(provider=engine.provider)
     try:
-        session = _Session(config, stylizer, styles, output_rate(source.info, source.fps),
+        window = _Window(config, stylizer, styles, output_rate(source.info, source.fps),
                            stats, source.live)
     except BaseException:
         source.release()
@@ -111,7 +111,7 @@ def run_live(config: LiveConfig) -> LiveStats:
     try:
         pipeline = Pipeline(source, stylizer)
         for item in pipeline:
-            if not session.show(item):
+            if not window.show(item):
                 break
             stats.frames += 1
             if config.max_frames and stats.frames >= config.max_frames:
@@ -119,12 +119,12 @@ def run_live(config: LiveConfig) -> LiveStats:
         stats.dropped = pipeline.dropped
     finally:
         source.release()
-        session.close()
-    stats.fps, stats.latency_ms = session.meter.fps, session.meter.latency * 1000
+        window.close()
+    stats.fps, stats.latency_ms = window.meter.fps, window.meter.latency * 1000
     return stats
 
 
-class _Session:
+class _Window:
     """What the user sees and controls: window, overlay, keys, recording, virtual camera."""
 
     def __init__(self, config: LiveConfig, stylizer: FrameStylizer, styles: list,
@@ -147,7 +147,7 @@ class _Session:
         """Display, record and handle keys for one frame; False to stop."""
         self.meter.tick(item.captured_at)
         h, w = item.frame.shape[:2]
-        out = frames.fit(item.output, h, w)  # the display keeps the camera's size
+        out = frames.resize_to(item.output, h, w)  # the display keeps the camera's size
         if self.config.side_by_side:
             out = np.hstack([item.frame, out])
         if self.config.record and self.writer is None and self.stats.frames == 0:
@@ -155,8 +155,8 @@ class _Session:
         if self.writer is not None:
             self._record(out, item)
         if self.camera is not None:
-            self.camera.send(cv2.cvtColor(frames.fit(out, self.camera.height, self.camera.width),
-                                          cv2.COLOR_BGR2RGB))
+            sent = frames.resize_to(out, self.camera.height, self.camera.width)
+            self.camera.send(cv2.cvtColor(sent, cv2.COLOR_BGR2RGB))
         if self.config.headless:
             return True
         cv2.imshow(WINDOW, self._overlay(out.copy()))

@@ -26,7 +26,7 @@ class FrameStylizer:
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         shape = frames.inference_size(*frame.shape[:2], self.size)
-        small = frames.fit(frame, *shape)
+        small = frames.resize_to(frame, *shape)
         out = frames.output_to_frame(self.engine(frames.frame_to_input(small, shape),
                                                  self.style, self.alpha))
         if self.luminance_only:

@@ -16,6 +16,7 @@ from adain.realtime.video import stylize_video
 from adain.realtime.writer import ffmpeg
 from typer.testing import CliRunner
 
+import adain.encoder
 from adain.cli import app
 
 runner = CliRunner()
@@ -63,6 +64,11 @@ def test_colour_conversion_happens_once_and_exactly():
     assert model_input[0, 2].min() == 1.0 and model_input[0, :2].max() == 0.0  # RGB order
     out = frames.output_to_frame(np.stack([model_input[0] * 1.5 - 0.2])[:, :, :, :])
     assert out.dtype == np.uint8 and out[..., 0].min() == 255 and out[..., 1:].max() == 0
+
+
+def test_realtime_min_side_is_the_encoders():
+    """realtime keeps a torch-free copy of the encoder's smallest input side."""
+    assert frames.MIN_SIDE == adain.encoder.MIN_SIDE
 
 
 def test_inference_size_keeps_aspect():
