@@ -98,28 +98,23 @@ def run_live(config: LiveConfig) -> LiveStats:
     quiet_opencv()
     engine = Engine(config.onnx_dir, config.provider, config.variant)
     styles = [engine.style(s, config.style_size, config.crop) for s in config.styles]
-    source = open_source(config.source)
     stylizer = FrameStylizer(engine, styles[0], config.size, config.alpha,
                              config.luminance_only, config.stabilize)
     stats = LiveStats(provider=engine.provider)
-    try:
-        window = _Window(config, stylizer, styles, output_rate(source.info, source.fps),
-                           stats, source.live)
-    except BaseException:
-        source.release()
-        raise
-    try:
-        pipeline = Pipeline(source, stylizer)
-        for item in pipeline:
-            if not window.show(item):
-                break
-            stats.frames += 1
-            if config.max_frames and stats.frames >= config.max_frames:
-                break
-        stats.dropped = pipeline.dropped
-    finally:
-        source.release()
-        window.close()
+    with open_source(config.source) as source:
+        window = _Window(config, stylizer, styles, output_rate(source.info, source.fps), stats,
+                         source.live)
+        try:
+            pipeline = Pipeline(source, stylizer)
+            for item in pipeline:
+                if not window.show(item):
+                    break
+                stats.frames += 1
+                if config.max_frames and stats.frames >= config.max_frames:
+                    break
+            stats.dropped = pipeline.dropped
+        finally:
+            window.close()
     stats.fps, stats.latency_ms = window.meter.fps, window.meter.latency * 1000
     return stats
 

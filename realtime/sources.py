@@ -24,7 +24,10 @@ VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpe
 
 @dataclass
 class Source:
-    """A stream of BGR frames. ``live`` sources drop stale frames; files never do."""
+    """A stream of BGR frames. ``live`` sources drop stale frames; files never do.
+
+    A context manager: ``with open_source(spec) as source:`` releases it at the end.
+    """
 
     name: str
     live: bool
@@ -64,6 +67,12 @@ class Source:
     def release(self) -> None:
         if self._capture is not None:
             self._capture.release()
+
+    def __enter__(self) -> Source:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
 
 
 def open_source(spec: str) -> Source:

@@ -8,9 +8,11 @@ here with a pointer to it.
 
 from __future__ import annotations
 
+import contextlib
 import enum
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -19,9 +21,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from .common import console, err_console, user_errors
 from .styles import resolved
 
-KEY_HELP = ("Keys: q/Esc quit, space pause, n/p next/previous style, +/- alpha, "
-            "c luminance-only on/off, s snapshot, r record.")
-
+if TYPE_CHECKING:
+    from ..realtime.video import VideoJob, VideoResult
 
 class Provider(str, enum.Enum):
     auto = "auto"
@@ -88,7 +89,9 @@ def webcam(
         "--virtual-cam", help="Also send the result to a virtual camera (pyvirtualcam).")
     ] = False,
 ) -> None:
-    """Stylise a camera (or any video source) live, in a window."""
+    """Stylise a camera (or any video source) live, in a window. Keys: q/Esc quit, space
+    pause, n/p next/previous style, +/- alpha, c luminance-only on/off, s snapshot, r record.
+    """
     from ..realtime.engine import RealtimeError
 
     with user_errors(RealtimeError):
@@ -105,9 +108,6 @@ def webcam(
                   f"latency {stats.latency_ms:.0f} ms, {stats.dropped} stale frames dropped"
                   + "".join(f"; recorded {escape(str(p))}" for p in stats.recordings),
                   soft_wrap=True)
-
-
-webcam.__doc__ = f"Stylise a camera (or any video source) live, in a window. {KEY_HELP}"
 
 
 def video(
@@ -133,52 +133,47 @@ def video(
     precision: PrecisionOpt = Precision.fp32,
 ) -> None:
     """Stylise video files: every frame at its time (sound kept in sync), H.264 MP4."""
-    from ..realtime.engine import Engine, RealtimeError
+    from ..realtime.engine import RealtimeError
 
     with user_errors(RealtimeError):
-        from ..outputs import check_writable_path, refuse_inputs_as_outputs
+        from ..realtime.engine import Engine
         from ..realtime.stylize import FrameStylizer
-        from ..realtime.video import expand_inputs, output_path, stylize_video
+        from ..realtime.video import plan_videos, stylize_videos
 
         refuse_preserve_color(preserve_color)
-        inputs = expand_inputs(inputs)
-        targets = [output_path(path, output, str(style), len(inputs)) for path in inputs]
-        if len(set(targets)) < len(targets):
-            raise RealtimeError("two inputs would be written to the same file (same name in "
-                                "different folders); stylise them in separate calls")
-        refuse_inputs_as_outputs(targets, [*inputs, style])
-        for target in targets:
-            check_writable_path(target)
+        jobs = plan_videos(inputs, output, str(style))
         engine = Engine(onnx_dir, provider.value, VARIANTS[precision])
         style_stats = engine.style(str(style), style_size, crop)
-        failed = 0
-        for path, target in zip(inputs, targets, strict=True):
-            stylizer = FrameStylizer(engine, style_stats, size, alpha, luminance_only,
-                                     stabilize)
-            columns = (TextColumn(escape(Path(path).name)), BarColumn(), MofNCompleteColumn(),
-                       TimeRemainingColumn())
-            with Progress(*columns, console=err_console, transient=True) as bar:
-                task = bar.add_task("video", total=None)
 
-                def advance(done: int, total: int | None, task=task) -> None:
-                    bar.update(task, completed=done, total=total)
+        def make_stylizer() -> FrameStylizer:
+            return FrameStylizer(engine, style_stats, size, alpha, luminance_only, stabilize)
 
-                try:
-                    result = stylize_video(path, target, stylizer, advance)
-                except RealtimeError as exc:
-                    err_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
-                    failed += 1
-                    continue
+        def done(job: VideoJob, result: VideoResult | None, reason: str | None) -> None:
+            if result is None:
+                err_console.print(f"[bold red]error:[/] {escape(reason)}", soft_wrap=True)
+                return
             fps = result.frames / max(result.seconds, 1e-9)
             note = "  [yellow]interrupted: a playable partial file[/]" if result.interrupted \
                 else ""
             console.print(f"wrote {escape(str(result.output))}: {result.frames} frames, "
                           f"{'with' if result.audio else 'no'} audio, {fps:.1f} fps on "
                           f"{engine.provider}{note}", soft_wrap=True)
-            if result.interrupted:
-                raise typer.Exit(130)
-        if failed:
-            raise typer.Exit(1)
+
+        report = stylize_videos(jobs, make_stylizer, _progress_bar, done)
+    if report.interrupted:
+        raise typer.Exit(130)
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@contextlib.contextmanager
+def _progress_bar(job: VideoJob) -> Iterator[Callable[[int, int | None], None]]:
+    """A transient bar for one file, on stderr: frames done of the file's count."""
+    columns = (TextColumn(escape(Path(job.source).name)), BarColumn(), MofNCompleteColumn(),
+               TimeRemainingColumn())
+    with Progress(*columns, console=err_console, transient=True) as bar:
+        task = bar.add_task("video", total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
 def refuse_preserve_color(given: bool) -> None:
