@@ -5,11 +5,13 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
+from onnxruntime.capi import onnxruntime_pybind11_state as ort_state
 
 from ..errors import AdaINError
 from . import frames
@@ -19,6 +21,13 @@ log = logging.getLogger(__name__)
 PROVIDERS = {"tensorrt": "TensorrtExecutionProvider", "cuda": "CUDAExecutionProvider",
              "cpu": "CPUExecutionProvider"}
 AUTO_ORDER = ("tensorrt", "cuda", "cpu")
+# What onnxruntime raises for a provider that does not load here: its own status errors,
+# RuntimeError (a C++ exception, a preload_dlls folder that is not there), ValueError
+# (options it refuses), OSError and ImportError (a shared library that does not load).
+# Anything else (a NameError, a TypeError) is a bug and keeps its traceback.
+NOT_LOADED = (RuntimeError, ValueError, OSError, ImportError, ort_state.Fail, ort_state.EPFail,
+              ort_state.EngineError, ort_state.RuntimeException, ort_state.InvalidArgument,
+              ort_state.NotImplemented, ort_state.NoSuchFile)
 
 
 class RealtimeError(AdaINError):
@@ -69,11 +78,6 @@ class Engine:
                                         "alpha": np.array(alpha, dtype=np.float32)})[0]
 
 
-def choose_provider(graph: Path, wanted: str, threads: int = 0) -> str:
-    """The provider that really runs ``graph`` (see :func:`open_with_provider`)."""
-    return open_with_provider(graph, wanted, threads)[0]
-
-
 def open_with_provider(graph: Path, wanted: str, threads: int = 0
                        ) -> tuple[str, ort.InferenceSession]:
     """A session for ``graph`` and the provider that really runs it: ``auto`` tries
@@ -88,13 +92,14 @@ def open_with_provider(graph: Path, wanted: str, threads: int = 0
     if wanted != "auto" and wanted not in PROVIDERS:
         raise RealtimeError(f"unknown provider {wanted!r}; use auto, cpu, cuda or tensorrt")
     if any(n != "cpu" for n in names) and hasattr(ort, "preload_dlls"):
-        _quietly(ort.preload_dlls)  # CUDA libraries from pip packages (e.g. torch's)
+        with _quiet_onnxruntime(), contextlib.suppress(*NOT_LOADED):
+            ort.preload_dlls()  # CUDA libraries from pip packages (e.g. torch's)
     for name in names:
         if PROVIDERS[name] not in available:
             continue
         if name == "cpu":
             return name, _session(graph, name, threads)
-        session = _quietly(_probe, graph, PROVIDERS[name], threads)
+        session = _probe(graph, PROVIDERS[name], threads)
         if session:
             return name, session
     if wanted == "auto":
@@ -106,21 +111,26 @@ def open_with_provider(graph: Path, wanted: str, threads: int = 0
 def _probe(graph: Path, provider: str, threads: int) -> ort.InferenceSession | None:
     """A session on ``provider`` if it really loads there (not a silent CPU fallback)."""
     try:
-        session = _session(graph, [provider], threads)
-    except Exception:  # any failure to start a provider means "not this one"
+        with _quiet_onnxruntime():
+            session = _session(graph, [provider], threads)
+    except NOT_LOADED as exc:
+        log.debug("%s does not load here: %s", provider, exc)
         return None
-    return session if session.get_providers()[0] == provider else None
+    if session.get_providers()[0] != provider:
+        log.debug("%s does not load here (onnxruntime fell back to %s)", provider,
+                  session.get_providers()[0])
+        return None
+    return session
 
 
-def _quietly(fn, *args):
-    """Run ``fn`` with onnxruntime's default logger at FATAL and its Python-side "EP Error"
-    prints swallowed: a provider that does not load is no news on a CPU-only machine."""
+@contextlib.contextmanager
+def _quiet_onnxruntime() -> Iterator[None]:
+    """onnxruntime's default logger at FATAL and its Python-side "EP Error" prints
+    swallowed: a provider that does not load is no news on a CPU-only machine."""
     ort.set_default_logger_severity(4)
     try:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            return fn(*args)
-    except Exception:  # preload_dlls on a machine without CUDA libraries, for instance
-        return False
+            yield
     finally:
         ort.set_default_logger_severity(2)
 

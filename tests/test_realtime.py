@@ -6,8 +6,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from adain.realtime import frames
-from adain.realtime.engine import Engine, RealtimeError, choose_provider
+from adain.realtime import engine, frames
+from adain.realtime.engine import Engine, RealtimeError, open_with_provider
 from adain.realtime.pipeline import Pipeline
 from adain.realtime.sources import Source, open_source
 from adain.realtime.stabilize import Stabilizer, warping_error
@@ -78,7 +78,7 @@ def test_inference_size_keeps_aspect():
 
 def test_auto_provider_is_quiet_on_a_cpu_machine(exported, capfd):
     out, _ = exported
-    assert choose_provider(out / "stylizer.onnx", "auto") == "cpu"
+    assert open_with_provider(out / "stylizer.onnx", "auto")[0] == "cpu"
     captured = capfd.readouterr()
     assert "EP Error" not in captured.out + captured.err
     assert "Failed to load" not in captured.out + captured.err
@@ -88,7 +88,23 @@ def test_a_provider_that_does_not_load_is_refused(exported):
     out, _ = exported
     for provider in ("cuda", "tensorrt", "metal"):
         with pytest.raises(RealtimeError, match="provider"):
-            choose_provider(out / "stylizer.onnx", provider)
+            open_with_provider(out / "stylizer.onnx", provider)
+
+
+def test_a_bug_in_the_provider_probe_keeps_its_traceback(monkeypatch, tmp_path):
+    """Only onnxruntime's own failures mean "this provider does not load here"."""
+    real_session = engine._session
+
+    def typo(path, provider, threads):
+        if isinstance(provider, list):  # the probe of a GPU provider
+            raise NameError("name 'provder' is not defined")
+        return real_session(path, provider, threads)
+
+    monkeypatch.setattr(engine, "_session", typo)
+    monkeypatch.setattr(engine.ort, "get_available_providers",
+                        lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"])
+    with pytest.raises(NameError, match="provder"):
+        open_with_provider(tmp_path / "stylizer.onnx", "auto")  # never read: the probe fails
 
 
 def test_video_keeps_frames_rate_size_and_audio(exported, clip, media, tmp_path):
