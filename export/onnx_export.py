@@ -8,6 +8,9 @@ every graph passes are they moved into place, so a failed export leaves no graph
 looks valid. fp16 and int8 graphs already in the folder stay when their metadata names
 the same weight files (SHA-256) as this export, so ``--half`` then ``--int8`` keeps both;
 those from other weights are removed.
+
+Each module first runs once in PyTorch on the example input, so a bug in its ``forward``
+keeps its traceback; only what torch.onnx itself fails to export becomes one line.
 """
 
 from __future__ import annotations
@@ -148,6 +151,8 @@ def _export(module: torch.nn.Module, name: str, path: Path, metadata: dict[str, 
         dynamic["style"] = {0: batch, 2: torch.export.Dim("style_height", min=MIN_SIDE),
                             3: torch.export.Dim("style_width", min=MIN_SIDE)}
     inputs = graphs.example_inputs(name, 64, 48)
+    with torch.no_grad():
+        module(*inputs.values())  # a bug in forward fails here, with its own traceback
     try:
         with warnings.catch_warnings():
             # The exporter says that the inputs' shared batch axis gets one name: expected.
@@ -156,7 +161,7 @@ def _export(module: torch.nn.Module, name: str, path: Path, metadata: dict[str, 
                               input_names=list(graphs.INPUTS[name]),
                               output_names=list(graphs.OUTPUTS[name]),
                               dynamic_shapes={k: dynamic[k] for k in inputs}, verbose=False)
-    except Exception as exc:  # the exporter raises many types; all mean "not exported"
+    except (torch.onnx.OnnxExporterError, OSError) as exc:  # the exporter's own failures
         raise AdaINError(f"exporting {name} failed: {exc}") from exc
     model = onnx.load(str(path))
     io = _describe_io(model, name)

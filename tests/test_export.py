@@ -6,7 +6,7 @@ import onnx
 import onnxruntime as ort
 import pytest
 import torch
-from adain.export import ExportConfig, export_onnx
+from adain.export import ExportConfig, export_onnx, graphs
 from adain.export.onnx_export import _place
 from conftest import write_image
 from typer.testing import CliRunner
@@ -181,3 +181,24 @@ def test_an_output_folder_under_a_file_is_refused_first(tmp_path):
     with pytest.raises(AdaINError, match="file is a file, not a folder"):
         export_onnx(ExportConfig(vgg=str(tmp_path / "missing.pth"), out_dir=str(
             tmp_path / "file" / "onnx")))
+
+
+def test_a_bug_in_a_graph_module_keeps_its_traceback(published_weights, tmp_path, monkeypatch):
+    def broken(self, style):
+        return 1 / 0
+
+    monkeypatch.setattr(graphs.StyleEncoderGraph, "forward", broken)
+    with pytest.raises(ZeroDivisionError):
+        export_onnx(ExportConfig(vgg=str(published_weights[0]), decoder=str(published_weights[1]),
+                                 out_dir=str(tmp_path / "out"), verify=False, simplify=False))
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_what_the_exporter_cannot_export_is_one_line(published_weights, tmp_path, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise torch.onnx.OnnxExporterError("no ONNX function for aten::frobnicate")
+
+    monkeypatch.setattr(torch.onnx, "export", refuse)
+    with pytest.raises(AdaINError, match="exporting style_encoder failed: no ONNX function"):
+        export_onnx(ExportConfig(vgg=str(published_weights[0]), decoder=str(published_weights[1]),
+                                 out_dir=str(tmp_path / "out"), verify=False, simplify=False))
