@@ -74,7 +74,6 @@ def example_inputs(name: str, height: int, width: int, batch: int = 1,
     return {"content": image, "style": rand(batch, 3, width, height), "alpha": alpha}
 
 
-GRAPHS = {"style_encoder": StyleEncoderGraph, "stylizer": StylizerGraph, "adain": AdaINGraph}
 INPUTS = {"style_encoder": ("style",), "stylizer": ("content", "style_mean", "style_std", "alpha"),
           "adain": ("content", "style", "alpha")}
 OUTPUTS = {"style_encoder": ("style_mean", "style_std"), "stylizer": ("stylized",),
@@ -94,6 +93,7 @@ IO_DOCS = {
 
 def build(name: str, encoder: VGGEncoder, decoder: Decoder,
           dtype: torch.dtype = torch.float32) -> nn.Module:
+    """The module that becomes graph ``name``, in eval mode."""
     if name == "style_encoder":
         return StyleEncoderGraph(encoder, dtype).eval()
-    return GRAPHS[name](encoder, decoder, dtype).eval()
+    return {"stylizer": StylizerGraph, "adain": AdaINGraph}[name](encoder, decoder, dtype).eval()

@@ -25,8 +25,6 @@ import numpy as np
 from .engine import RealtimeError
 from .probe import MP4_AUDIO, ffmpeg
 
-__all__ = ["VideoWriter", "ffmpeg"]
-
 COLOUR = ["-vf", "scale=out_color_matrix=bt709:out_range=tv", "-colorspace", "bt709",
           "-color_primaries", "bt709", "-color_trc", "bt709"]
 

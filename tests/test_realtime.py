@@ -9,11 +9,11 @@ import pytest
 from adain.realtime import engine, frames
 from adain.realtime.engine import Engine, RealtimeError, open_with_provider
 from adain.realtime.pipeline import Pipeline
+from adain.realtime.probe import ffmpeg
 from adain.realtime.sources import Source, open_source
 from adain.realtime.stabilize import Stabilizer, warping_error
 from adain.realtime.stylize import FrameStylizer
 from adain.realtime.video import stylize_video
-from adain.realtime.writer import ffmpeg
 from typer.testing import CliRunner
 
 import adain.encoder

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from adain.realtime import frames
 from adain.realtime.engine import Engine, RealtimeError
-from adain.realtime.probe import MediaInfo, exact_rate, output_rate, probe
+from adain.realtime.probe import MediaInfo, exact_rate, ffmpeg, output_rate, probe
 from adain.realtime.video import stylize_video
-from adain.realtime.writer import VideoWriter, ffmpeg
+from adain.realtime.writer import VideoWriter
 from PIL import Image
 from typer.testing import CliRunner
 
