@@ -114,10 +114,10 @@ def _probe(graph: Path, provider: str, threads: int) -> ort.InferenceSession | N
         with _quiet_onnxruntime():
             session = _session(graph, [provider], threads)
     except NOT_LOADED as exc:
-        log.debug("%s does not load here: %s", provider, exc)
+        log.info("%s does not load here: %s", provider, exc)
         return None
     if session.get_providers()[0] != provider:
-        log.debug("%s does not load here (onnxruntime fell back to %s)", provider,
+        log.info("%s does not load here (onnxruntime fell back to %s)", provider,
                   session.get_providers()[0])
         return None
     return session
