@@ -8,7 +8,7 @@ import pytest
 import torch
 from adain.export import ExportConfig, export_onnx
 from adain.export.onnx_export import _place
-from conftest import write_image
+from helpers import write_image
 from typer.testing import CliRunner
 
 from adain import AdaINError, StyleOptions
