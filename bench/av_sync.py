@@ -18,7 +18,6 @@ source frames' timestamps.
 from __future__ import annotations
 
 import argparse
-import platform
 import subprocess
 import tempfile
 from pathlib import Path
@@ -27,18 +26,9 @@ import cv2
 import numpy as np
 from adain.realtime.probe import ffmpeg
 from adain.realtime.video import stylize_video
+from common import cpu_name
 
 MATCH_WIDTH = 160  # frames are compared at most this wide
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def vfr_clip(path: Path) -> Path:
