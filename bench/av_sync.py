@@ -24,9 +24,10 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from common import cpu_name
+
 from adain.realtime.probe import ffmpeg
 from adain.realtime.video import stylize_video
-from common import cpu_name
 
 MATCH_WIDTH = 160  # frames are compared at most this wide
 

@@ -24,10 +24,10 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 import torch
-from adain.export import ExportConfig, export_onnx
-from adain.export.graphs import StylizerGraph
 from common import MEDIA, random_weights
 
+from adain.export import ExportConfig, export_onnx
+from adain.export.graphs import StylizerGraph
 from adain.images import array_to_tensor, center_crop, load_image, resize_shorter
 from adain.weights import load_decoder, load_encoder
 

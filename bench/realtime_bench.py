@@ -21,13 +21,14 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from common import MEDIA, random_graphs
+
 from adain.realtime import frames
 from adain.realtime.engine import Engine
 from adain.realtime.sources import open_source
 from adain.realtime.stabilize import mean_warping_error
 from adain.realtime.stylize import FrameStylizer
 from adain.realtime.video import stylize_video
-from common import MEDIA, random_graphs
 
 
 def decoded(path: Path, limit: int | None = None) -> list[np.ndarray]:

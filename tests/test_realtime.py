@@ -6,6 +6,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from typer.testing import CliRunner
+
+from adain.cli import app
 from adain.realtime import frames
 from adain.realtime.engine import Engine, RealtimeError, choose_provider
 from adain.realtime.pipeline import Pipeline
@@ -14,9 +17,6 @@ from adain.realtime.stabilize import Stabilizer, warping_error
 from adain.realtime.stylize import FrameStylizer
 from adain.realtime.video import stylize_video
 from adain.realtime.writer import ffmpeg
-from typer.testing import CliRunner
-
-from adain.cli import app
 
 runner = CliRunner()
 

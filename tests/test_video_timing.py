@@ -9,16 +9,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from adain.realtime import frames
-from adain.realtime.engine import Engine, RealtimeError
-from adain.realtime.probe import MediaInfo, exact_rate, output_rate, probe
-from adain.realtime.video import stylize_video
-from adain.realtime.writer import VideoWriter, ffmpeg
 from helpers import ROOT
 from PIL import Image
 from typer.testing import CliRunner
 
 from adain.cli import app
+from adain.realtime import frames
+from adain.realtime.engine import Engine, RealtimeError
+from adain.realtime.probe import MediaInfo, exact_rate, output_rate, probe
+from adain.realtime.video import stylize_video
+from adain.realtime.writer import VideoWriter, ffmpeg
 
 runner = CliRunner()
 
