@@ -18,27 +18,18 @@ source frames' timestamps.
 from __future__ import annotations
 
 import argparse
-import platform
 import subprocess
 import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
+from common import cpu_name
+
 from adain.realtime.probe import ffmpeg
 from adain.realtime.video import stylize_video
 
 MATCH_WIDTH = 160  # frames are compared at most this wide
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def vfr_clip(path: Path) -> Path:

@@ -17,7 +17,6 @@ decoder's pictures look.
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -25,16 +24,12 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 import torch
+from common import MEDIA, random_weights
 
-ROOT = Path(__file__).resolve().parents[1]
-MEDIA = ROOT.parent / "shared" / "media"
-sys.path.insert(0, str(ROOT / "tests"))
-
-from adain.export import ExportConfig, export_onnx  # noqa: E402
-from adain.export.graphs import StylizerGraph  # noqa: E402
-
-from adain.images import array_to_tensor, center_crop, load_image, resize_shorter  # noqa: E402
-from adain.weights import load_decoder, load_encoder  # noqa: E402
+from adain.export import ExportConfig, export_onnx
+from adain.export.graphs import StylizerGraph
+from adain.images import array_to_tensor, center_crop, load_image, resize_shorter
+from adain.weights import load_decoder, load_encoder
 
 
 def timeit(run, repeat: int) -> float:
@@ -86,10 +81,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     work = Path(tempfile.mkdtemp(prefix="onnx-bench-"))
     if not (args.vgg and args.decoder):
-        from published import random_decoder, random_vgg, save_published
-
-        args.vgg = str(save_published(random_vgg(), work / "vgg_normalised.pth"))
-        args.decoder = str(save_published(random_decoder(), work / "decoder.pth"))
+        args.vgg, args.decoder = (str(path) for path in random_weights(work))
     export_onnx(ExportConfig(vgg=args.vgg, decoder=args.decoder, out_dir=str(work / "onnx"),
                              int8=True, calib_dir=str(MEDIA / "content")))
 

@@ -14,23 +14,19 @@ metrics then describe random networks, not the published decoder's pictures.
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from common import MEDIA, random_weights
 
-ROOT = Path(__file__).resolve().parents[1]
-MEDIA = ROOT.parent / "shared" / "media"
-sys.path.insert(0, str(ROOT / "tests"))
-
-from adain.device import resolve_device  # noqa: E402
-from adain.quality.metrics import METRICS, MIN_SIDE, Evaluator  # noqa: E402
-from adain.quality.optimize import OptimizeConfig, optimize  # noqa: E402
-from adain.stylizer import StyleOptions, Stylizer, prepare  # noqa: E402
-from adain.weights import load_encoder  # noqa: E402
+from adain.device import resolve_device
+from adain.quality.metrics import METRICS, MIN_SIDE, Evaluator
+from adain.quality.optimize import OptimizeConfig, optimize
+from adain.stylizer import StyleOptions, Stylizer, prepare
+from adain.weights import load_encoder
 
 
 def synchronize(device: torch.device) -> None:
@@ -48,11 +44,8 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
     if not args.vgg:
-        from published import random_decoder, random_vgg, save_published
-
         work = Path(tempfile.mkdtemp(prefix="optimize-bench-"))
-        args.vgg = str(save_published(random_vgg(), work / "vgg_normalised.pth"))
-        args.decoder = str(save_published(random_decoder(), work / "decoder.pth"))
+        args.vgg, args.decoder = (str(path) for path in random_weights(work))
     device = resolve_device(args.device)
     n_content, n_style = (int(n) for n in args.pairs.split("x"))
     contents = sorted((MEDIA / "content").iterdir())[:n_content]

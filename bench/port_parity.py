@@ -17,14 +17,11 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from common import MEDIA, random_weights
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from published import random_decoder, random_vgg, save_published  # noqa: E402
+from adain import StyleOptions, Stylizer
 
-from adain import StyleOptions, Stylizer  # noqa: E402
-
-MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
 FULL = dict(content_size=0, style_size=0)
 # (case, content, styles, port flags, adain options, port output name)
 CASES = [
@@ -45,8 +42,7 @@ def main() -> None:
     parser.add_argument("--port", type=Path, required=True, help="pytorch-AdaIN checkout")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="port-parity-"))
-    vgg = save_published(random_vgg(), work / "vgg_normalised.pth")
-    decoder = save_published(random_decoder(), work / "decoder.pth")
+    vgg, decoder = random_weights(work)
     stylizer = Stylizer(vgg, decoder, device="cpu")
     print(f"{'case':24s} {'size':>9s} {'max |diff|':>10s} {'mean |diff|':>11s}")
     for case, content, styles, flags, options, port_name in CASES:

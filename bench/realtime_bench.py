@@ -15,34 +15,20 @@ Without --onnx, graphs are exported from random weights in the published formats
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import cv2
 import numpy as np
+from common import MEDIA, random_graphs
 
-ROOT = Path(__file__).resolve().parents[1]
-MEDIA = ROOT.parent / "shared" / "media"
-
-from adain.realtime import frames  # noqa: E402
-from adain.realtime.engine import Engine  # noqa: E402
-from adain.realtime.sources import open_source  # noqa: E402
-from adain.realtime.stabilize import mean_warping_error  # noqa: E402
-from adain.realtime.stylize import FrameStylizer  # noqa: E402
-from adain.realtime.video import stylize_video  # noqa: E402
-
-
-def random_graphs(folder: Path) -> Path:
-    sys.path.insert(0, str(ROOT / "tests"))
-    from adain.export import ExportConfig, export_onnx
-    from published import random_decoder, random_vgg, save_published
-
-    vgg = save_published(random_vgg(), folder / "vgg_normalised.pth")
-    decoder = save_published(random_decoder(), folder / "decoder.pth")
-    export_onnx(ExportConfig(vgg=str(vgg), decoder=str(decoder), out_dir=str(folder / "onnx")))
-    return folder / "onnx"
+from adain.realtime import frames
+from adain.realtime.engine import Engine
+from adain.realtime.sources import open_source
+from adain.realtime.stabilize import mean_warping_error
+from adain.realtime.stylize import FrameStylizer
+from adain.realtime.video import stylize_video
 
 
 def decoded(path: Path, limit: int | None = None) -> list[np.ndarray]:

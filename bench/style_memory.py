@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import resource
 import subprocess
 import sys
@@ -29,35 +28,11 @@ from pathlib import Path
 
 import cv2
 import psutil
+from common import MEDIA, cpu_name, random_graphs
 
 from adain.picture import image_size
 
-ROOT = Path(__file__).resolve().parents[1]
-MEDIA = ROOT.parent / "shared" / "media"
 FULL_RUN_NEEDS = 22e9  # bytes available before the full-resolution run is tried
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def random_graphs(folder: Path) -> Path:
-    """fp32 graphs exported from random weights in the published formats, unverified."""
-    sys.path.insert(0, str(ROOT / "tests"))
-    from adain.export import ExportConfig, export_onnx
-    from published import random_decoder, random_vgg, save_published
-
-    vgg = save_published(random_vgg(), folder / "vgg_normalised.pth")
-    decoder = save_published(random_decoder(), folder / "decoder.pth")
-    export_onnx(ExportConfig(vgg=str(vgg), decoder=str(decoder), out_dir=str(folder / "onnx"),
-                             verify=False))
-    return folder / "onnx"
 
 
 def large_picture(folder: Path, width: int, height: int) -> Path:
@@ -117,7 +92,7 @@ def main() -> None:
     sizes = ([0] if full_run_allowed(args.skip_full) else []) + [512]
     with tempfile.TemporaryDirectory(prefix="style-memory-") as work:
         style = args.style or large_picture(Path(work), args.width, args.height)
-        report(random_graphs(Path(work)), style, sizes)
+        report(random_graphs(Path(work), verify=False), style, sizes)
 
 
 def report(onnx_dir: Path, style: Path, sizes: list[int]) -> None:

@@ -2,12 +2,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
+from helpers import SHARED_MEDIA, write_image
 from published import random_decoder, random_vgg, save_published
-
-SHARED_MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
 
 
 @pytest.fixture(scope="session")
@@ -30,15 +27,6 @@ def media() -> Path:
     if not SHARED_MEDIA.is_dir():
         pytest.skip("../shared/media is not beside the checkout")
     return SHARED_MEDIA
-
-
-def write_image(path: Path, size: tuple[int, int], seed: int = 0, mode: str = "RGB") -> Path:
-    """A smooth random picture of ``size`` (width, height)."""
-    rng = np.random.default_rng(seed)
-    w, h = size
-    small = rng.uniform(0, 255, (max(h // 8, 2), max(w // 8, 2), 3)).astype(np.uint8)
-    Image.fromarray(small).resize((w, h), Image.BILINEAR).convert(mode).save(path)
-    return path
 
 
 @pytest.fixture(scope="session")

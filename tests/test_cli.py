@@ -10,23 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import write_image
+from helpers import run, weights_args, write_image
 from PIL import Image
 from published import random_decoder
-from typer.testing import CliRunner
-
-from adain.cli import app
-
-runner = CliRunner()
-
-
-def run(*args: str):
-    return runner.invoke(app, [str(a) for a in args])
-
-
-def weights_args(published_weights):
-    return ["--vgg", published_weights[0], "--decoder", published_weights[1], "--device", "cpu",
-            "--style-size", "0"]
 
 
 def test_one_result_goes_to_the_named_file(published_weights, tmp_path):

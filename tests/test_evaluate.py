@@ -7,9 +7,8 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from conftest import write_image
+from helpers import run, weights_args, write_image
 from PIL import Image
-from test_cli import run
 
 from adain import AdaINError
 from adain.ops import gram_matrix
@@ -105,8 +104,6 @@ def test_a_result_name_two_pairs_could_have_is_refused(tmp_path):
 
 
 def test_cli_scores_a_stylize_run_into_json_and_csv(published_weights, evaluator, tmp_path):
-    from test_cli import weights_args
-
     (tmp_path / "c").mkdir()
     (tmp_path / "s").mkdir()
     write_image(tmp_path / "c" / "photo.png", (40, 32), seed=1)

@@ -6,13 +6,13 @@ import onnx
 import onnxruntime as ort
 import pytest
 import torch
-from adain.export import ExportConfig, export_onnx, graphs
-from adain.export.onnx_export import _place
-from conftest import write_image
+from helpers import write_image
 from typer.testing import CliRunner
 
 from adain import AdaINError, StyleOptions
 from adain.cli import app
+from adain.export import ExportConfig, export_onnx, graphs
+from adain.export.onnx_export import _place
 from adain.ops import calc_mean_std
 
 runner = CliRunner()

@@ -2,26 +2,19 @@ import logging
 
 import numpy as np
 import pytest
-from conftest import write_image
+from helpers import run, weights_args, write_image
 from PIL import Image, ImageOps
-from typer.testing import CliRunner
 
 from adain.batch.grid import GridLayout, compose, plan_layout, side_by_side
-from adain.cli import app
 from adain.errors import AdaINError
 
-runner = CliRunner()
 CELL, GUTTER = 256, 4  # the sheet's defaults, restated so that a change shows here
 RED, BLUE, WHITE, GREY = (255, 0, 0), (0, 0, 255), (255, 255, 255), (222, 222, 222)
 
 
-def run(*args):
-    return runner.invoke(app, [str(a) for a in args])
-
-
-def weights_args(published_weights):
-    return ["--vgg", published_weights[0], "--decoder", published_weights[1], "--device", "cpu",
-            "--style-size", "0", "--content-size", "0"]
+def full_size_args(published_weights):
+    """helpers.weights_args, with contents at their own size too."""
+    return [*weights_args(published_weights), "--content-size", "0"]
 
 
 def cell(sheet: Image.Image, row: int, column: int) -> np.ndarray:
@@ -81,7 +74,7 @@ def two_by_two(published_weights, tmp_path):
                 write_image(photos / "b.png", (32, 48), seed=2)]
     styles = [write_image(tmp_path / f"s{i}.png", (32, 32), seed=5 + i) for i in range(2)]
     result = run("stylize", photos, "-s", styles[0], "-s", styles[1], "-o", tmp_path / "out",
-                 "--grid", photos / "grid.jpg", *weights_args(published_weights))
+                 "--grid", photos / "grid.jpg", *full_size_args(published_weights))
     return result, contents, styles, tmp_path
 
 
@@ -111,7 +104,7 @@ def test_a_rerun_does_not_stylise_the_grid(two_by_two, published_weights):
     result, _, styles, tmp_path = two_by_two
     again = run("stylize", tmp_path / "photos", "-s", styles[0], "-s", styles[1],
                 "-o", tmp_path / "out", "--grid", tmp_path / "photos" / "grid.jpg",
-                *weights_args(published_weights))
+                *full_size_args(published_weights))
     assert again.exit_code == 0, again.output
     assert len(list((tmp_path / "out").iterdir())) == 4
     assert Image.open(tmp_path / "photos" / "grid.jpg").size == (3 * CELL + 4 * GUTTER,) * 2
@@ -127,7 +120,7 @@ def test_combined_styles_make_one_column(published_weights, tmp_path, combine):
     extra = (["--interpolation-weights", "0.5,0.5"] if combine == "weights"
              else ["--mask", tmp_path / "mask.png"])
     result = run("stylize", content, "-s", styles[0], "-s", styles[1], "-o", tmp_path / "out",
-                 "--grid", tmp_path / "grid.png", *extra, *weights_args(published_weights))
+                 "--grid", tmp_path / "grid.png", *extra, *full_size_args(published_weights))
     assert result.exit_code == 0, result.output
     sheet = Image.open(tmp_path / "grid.png")
     assert sheet.size == (2 * CELL + 3 * GUTTER, 2 * CELL + 3 * GUTTER)
@@ -147,7 +140,7 @@ def test_a_failed_result_leaves_a_grey_cell(published_weights, tmp_path):
     (photos / "b.png").write_bytes(b"not a picture")
     style = write_image(tmp_path / "s.png", (32, 32), seed=2)
     result = run("stylize", photos, "-s", style, "-o", tmp_path / "out",
-                 "--grid", tmp_path / "grid.png", *weights_args(published_weights))
+                 "--grid", tmp_path / "grid.png", *full_size_args(published_weights))
     assert result.exit_code == 1 and "1 failed" in result.output
     sheet = Image.open(tmp_path / "grid.png")
     assert sheet.size == (2 * CELL + 3 * GUTTER, 3 * CELL + 4 * GUTTER)
@@ -160,7 +153,7 @@ def test_a_grid_that_cannot_be_written_is_refused_first(published_weights, tmp_p
     content = write_image(tmp_path / "a.png", (32, 32), seed=1)
     styles = [write_image(tmp_path / f"{name}.png", (32, 32), seed=2) for name in "st"]
     result = run("stylize", content, "-s", styles[0], "-s", styles[1], "-o", tmp_path / "out",
-                 "--grid", tmp_path / grid, *weights_args(published_weights))
+                 "--grid", tmp_path / grid, *full_size_args(published_weights))
     assert result.exit_code == 1, result.output
     assert "--grid" in result.output and "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1

@@ -9,15 +9,14 @@ import shutil
 import subprocess
 import sys
 import zipfile
-from pathlib import Path
 
 import pytest
+from helpers import ROOT
 
 from adain.samples import PHOTO, STYLES
 
 tomllib = pytest.importorskip("tomllib")  # Python 3.11+
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_the_wheel_installs_only_the_adain_package(tmp_path):

@@ -1,8 +1,7 @@
 import pytest
 import torch
-from conftest import write_image
+from helpers import run, write_image
 from PIL import Image
-from test_cli import run
 
 from adain import AdaINError
 from adain.quality.optimize import OptimizeConfig, optimize

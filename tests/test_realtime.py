@@ -6,6 +6,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from typer.testing import CliRunner
+
+import adain.encoder
+from adain.cli import app
 from adain.realtime import engine, frames
 from adain.realtime.engine import Engine, RealtimeError, open_with_provider
 from adain.realtime.pipeline import Pipeline
@@ -14,10 +18,6 @@ from adain.realtime.sources import Source, open_source
 from adain.realtime.stabilize import Stabilizer, warping_error
 from adain.realtime.stylize import FrameStylizer
 from adain.realtime.video import stylize_video
-from typer.testing import CliRunner
-
-import adain.encoder
-from adain.cli import app
 
 runner = CliRunner()
 

@@ -9,14 +9,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import write_image
+from helpers import ROOT, run, weights_args, write_image
 from PIL import Image
-from test_cli import run, weights_args
 
 from adain.errors import AdaINError
 from adain.samples import PHOTO, STYLES, folder, resolve_content, resolve_style
 
-ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = (*STYLES, PHOTO)
 NAMES = [sample.name for sample in STYLES]
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 import torch
-from conftest import write_image
+from helpers import write_image
 from PIL import Image
 from published import random_decoder, random_vgg, reference_coral, reference_transfer
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import write_image
+from helpers import write_image
 from typer.testing import CliRunner
 
 from adain import AdaINError, Decoder

@@ -9,18 +9,18 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from helpers import ROOT
+from PIL import Image
+from typer.testing import CliRunner
+
+from adain.cli import app
 from adain.realtime import frames
 from adain.realtime.engine import Engine, RealtimeError
 from adain.realtime.probe import MediaInfo, exact_rate, ffmpeg, output_rate, probe
 from adain.realtime.video import stylize_video
 from adain.realtime.writer import VideoWriter
-from PIL import Image
-from typer.testing import CliRunner
-
-from adain.cli import app
 
 runner = CliRunner()
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def make_clip(path: Path, video: str, audio_codec: str = "aac", seconds: float = 1.0) -> Path:
