@@ -59,3 +59,14 @@ def check_writable_path(path: str | Path, folder: bool = False) -> None:
                          ) from exc
     os.close(fd)
     os.unlink(probe)
+
+
+def free_name(path: str | Path, taken: Iterable[Path] = ()) -> Path:
+    """``path``, or ``name_2.ext``, ``name_3.ext``... when a file of that name exists or is
+    in ``taken`` (names this run already used): a new file never replaces an old one."""
+    path, taken = Path(path), set(map(Path, taken))
+    candidate, number = path, 1
+    while candidate.exists() or candidate in taken:
+        number += 1
+        candidate = path.with_name(f"{path.stem}_{number}{path.suffix}")
+    return candidate

@@ -30,6 +30,7 @@ from .atomic import atomic_path
 from .decoder import DECODER_CONVS, Decoder
 from .encoder import ADAIN_LAST, LAYERS, VGG19_CONVS, VGGEncoder
 from .errors import AdaINError
+from .outputs import refuse_inputs_as_outputs
 from .train.checkpoint import FORMAT as CHECKPOINT_FORMAT
 from .train.checkpoint import check_version
 
@@ -333,6 +334,8 @@ def save_weights(module: nn.Module, path: str | Path, kind: str, **metadata: obj
 
 def convert_weights(source: str | Path, target: str | Path) -> str:
     """Rewrite encoder or decoder weights in our format; returns the kind written."""
+    refuse_inputs_as_outputs([target], [] if str(source) == TORCHVISION else [source],
+                             "give another file name for the converted weights")
     wf = read_weights(source) if str(source) != TORCHVISION else _torchvision_weights()
     if wf.kind == "encoder":
         encoder = load_encoder(source)  # its fingerprint is the AdaIN encoder's, to relu4_1

@@ -20,7 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..outputs import check_writable_path, refuse_inputs_as_outputs
+from ..outputs import check_writable_path, free_name, refuse_inputs_as_outputs
 from . import frames
 from .engine import Engine, RealtimeError
 from .pipeline import Pipeline
@@ -185,9 +185,7 @@ class _Window:
             elif key == ord("c"):
                 self.stylizer.luminance_only = not self.stylizer.luminance_only
             elif key == ord("s"):
-                path = self.config.snapshot_dir / f"adain_{time.strftime('%Y%m%d_%H%M%S')}.png"
-                cv2.imwrite(str(path), out)
-                log.warning("saved %s", path)
+                self._snapshot(out)
             elif key == ord("r"):
                 self._stop_recording() if self.writer else self._start_recording(out)
             if not self.paused:
@@ -203,8 +201,19 @@ class _Window:
             self.record_start = seconds
         self.timeline.add(out, seconds - self.record_start)
 
+    def _snapshot(self, out: np.ndarray) -> None:
+        path = free_name(self.config.snapshot_dir / f"adain_{time.strftime('%Y%m%d_%H%M%S')}.png")
+        if cv2.imwrite(str(path), out):
+            log.warning("saved %s", path)
+        else:
+            log.error("could not save the snapshot %s; is its folder writable?", path)
+
     def _start_recording(self, out: np.ndarray) -> None:
+        """--record names the first recording; later ones (key r), and default names, get
+        _2, _3... so that no recording replaces another."""
         path = self.config.record or Path(f"adain_{time.strftime('%Y%m%d_%H%M%S')}.mp4")
+        if self.stats.recordings or not self.config.record:
+            path = free_name(path, self.stats.recordings)
         h, w = out.shape[:2]
         self.writer = VideoWriter(path, w, h, self.rate)
         self.timeline = ConstantRate(self.writer.write, self.rate)

@@ -80,7 +80,8 @@ def stylize_video(path: str, output: Path, stylizer: Callable[[np.ndarray], np.n
                 if writer is None:
                     height, width = item.output.shape[:2]
                     writer = VideoWriter(output, width, height, rate,
-                                         audio_from=path if audio else None, audio_codec=audio)
+                                         audio_from=path if audio else None, audio_codec=audio,
+                                         audio_lead=source.info.video_lead if audio else 0.0)
                     timeline = ConstantRate(writer.write, rate)
                 timeline.add(item.output, item.seconds)
                 count += 1
@@ -93,10 +94,12 @@ def stylize_video(path: str, output: Path, stylizer: Callable[[np.ndarray], np.n
                 writer.abort()  # an error leaves no half file, and an older one in place
             raise
     if writer is None:
+        if interrupted:
+            raise KeyboardInterrupt
         raise RealtimeError(f"{path}: no frame could be decoded")
     timeline.finish()
     writer.close()
-    return VideoResult(output, writer.frames, time.perf_counter() - started, bool(audio),
+    return VideoResult(output, writer.frames, time.perf_counter() - started, writer.has_sound,
                        interrupted)
 
 
@@ -104,7 +107,7 @@ def plan_videos(inputs: Sequence[str], output: Path | None, style: str) -> list[
     """The videos that ``inputs`` stand for (:func:`expand_inputs`), each with its output
     (:func:`output_path`). Refused before any work: two inputs with one output, an output
     that is an input or the style, an output that cannot be written."""
-    sources = expand_inputs(inputs)
+    sources = expand_inputs(inputs, results_of=Path(style).stem)
     jobs = [VideoJob(path, output_path(path, output, style, len(sources))) for path in sources]
     targets = [job.output for job in jobs]
     if len(set(targets)) < len(targets):
@@ -150,17 +153,24 @@ def stylize_videos(jobs: Sequence[VideoJob],
     return report
 
 
-def expand_inputs(inputs: list[str]) -> list[str]:
+def expand_inputs(inputs: list[str], results_of: str | None = None) -> list[str]:
     """Video files and folders -> the videos to stylise: a folder stands for the video
     files in it, or, when it holds pictures and no video, for itself (an image sequence
-    at 30 fps)."""
+    at 30 fps). In folders, the results of an earlier run with the style ``results_of``
+    (``*_stylized_{style}.mp4``) are left out, so a second run does not stylise them."""
     expanded = []
     for spec in inputs:
         folder = Path(spec)
         if not folder.is_dir():
             expanded.append(spec)
             continue
-        videos = video_files(folder)
+        found = video_files(folder)
+        videos = [v for v in found
+                  if not (results_of and v.stem.endswith(f"_stylized_{results_of}"))]
+        if found and not videos:
+            raise RealtimeError(f"{folder} holds {len(found)} videos, all results of earlier "
+                                f"runs with the style {results_of} (*_stylized_{results_of}"
+                                ".mp4); give the original videos")
         if videos:
             expanded += [str(v) for v in videos]
         elif any(p.suffix.lower() in IMAGE_SUFFIXES for p in folder.iterdir()):

@@ -13,6 +13,7 @@ holds its codec (AAC, MP3, ALAC, Opus), re-encoded to AAC otherwise.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import subprocess
 import sys
@@ -25,6 +26,8 @@ import numpy as np
 from .engine import RealtimeError
 from .probe import MP4_AUDIO, ffmpeg
 
+log = logging.getLogger(__name__)
+
 COLOUR = ["-vf", "scale=out_color_matrix=bt709:out_range=tv", "-colorspace", "bt709",
           "-color_primaries", "bt709", "-color_trc", "bt709"]
 
@@ -33,9 +36,12 @@ class VideoWriter:
     """Frames in, one finished MP4 at ``path`` on ``close()``; ``frames`` counts them."""
 
     def __init__(self, path: Path, width: int, height: int, rate: Fraction,
-                 audio_from: str | None = None, audio_codec: str | None = None) -> None:
+                 audio_from: str | None = None, audio_codec: str | None = None,
+                 audio_lead: float = 0.0) -> None:
         self.path, self.frames, self.rate, self.closed = path, 0, Fraction(rate), False
         self.audio_from, self.audio_codec = audio_from, audio_codec
+        self.audio_lead = audio_lead  # seconds of sound before the first frame, left out
+        self.has_sound = False  # True once the source's sound is in the finished file
         width, height = width - width % 2, height - height % 2  # yuv420p needs even sizes
         self.size = (width, height)
         self.video_part = path.with_name(path.name + (".video.part" if audio_from else ".part"))
@@ -96,28 +102,38 @@ class VideoWriter:
         self._discard()
 
     def _mux_audio(self) -> None:
-        """The source's sound beside the finished video, cut to its length."""
+        """The source's sound beside the finished video, cut to its length. Should that
+        fail, or be interrupted, the stylised video is kept without sound (with a warning):
+        the frames are the work of the run, the sound is still in the source."""
         part = self.path.with_name(self.path.name + ".part")
         audio = ["-c:a", "copy"] if self.audio_codec in MP4_AUDIO else \
             ["-c:a", "aac", "-b:a", "160k"]
         seconds = self.frames / self.rate
         command = [ffmpeg(), "-hide_banner", "-loglevel", "error", "-y",
-                   "-i", str(self.video_part), "-i", self.audio_from,
+                   "-i", str(self.video_part),
+                   *(["-ss", f"{self.audio_lead:.6f}"] if self.audio_lead > 5e-4 else []),
+                   "-i", self.audio_from,
                    "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy", *audio,
                    "-t", f"{float(seconds):.6f}", "-movflags", "+faststart", "-f", "mp4",
                    str(part)]
         try:
             done = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True,
                                   **_own_process_group())
-        finally:
-            self.video_part.unlink(missing_ok=True)
+        except BaseException:  # Ctrl-C while muxing: keep the frames
+            part.unlink(missing_ok=True)
+            os.replace(self.video_part, self.path)
+            raise
         if done.returncode != 0:
             part.unlink(missing_ok=True)
+            os.replace(self.video_part, self.path)
             lines = done.stderr.decode(errors="replace").strip().splitlines()
-            raise RealtimeError(f"ffmpeg failed to add the sound of {self.audio_from} to "
-                                f"{self.path}: "
-                                f"{lines[-1] if lines else f'exit code {done.returncode}'}")
+            log.warning("%s is written without sound: ffmpeg could not add the sound of %s "
+                        "(%s)", self.path, self.audio_from,
+                        lines[-1] if lines else f"exit code {done.returncode}")
+            return
         os.replace(part, self.path)
+        self.video_part.unlink(missing_ok=True)
+        self.has_sound = True
 
     def _discard(self) -> None:
         self.video_part.unlink(missing_ok=True)

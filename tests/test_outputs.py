@@ -7,7 +7,7 @@ import os
 import pytest
 
 from adain.errors import AdaINError
-from adain.outputs import check_writable_path, refuse_inputs_as_outputs
+from adain.outputs import check_writable_path, free_name, refuse_inputs_as_outputs
 
 
 def test_an_output_that_is_an_input_is_refused_however_it_is_spelled(tmp_path, monkeypatch):
@@ -55,3 +55,11 @@ def test_a_folder_the_probe_cannot_write_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr("adain.outputs.tempfile.mkstemp", denied)
     with pytest.raises(AdaINError, match="not writable .Permission denied"):
         check_writable_path(tmp_path / "out.png")
+
+
+def test_a_free_name_never_replaces_a_file_or_a_name_already_used(tmp_path):
+    first = tmp_path / "adain_1.mp4"
+    assert free_name(first) == first
+    first.write_bytes(b"x")
+    assert free_name(first) == tmp_path / "adain_1_2.mp4"
+    assert free_name(first, [tmp_path / "adain_1_2.mp4"]) == tmp_path / "adain_1_3.mp4"

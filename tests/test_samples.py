@@ -135,3 +135,10 @@ def test_the_readme_first_command_stylises_the_bundled_photo(published_weights, 
     assert result.exit_code == 0, result.output
     output = args[args.index("-o") + 1]
     assert Image.open(elsewhere / output).size == (32, 32)
+
+
+def test_a_missing_file_named_like_a_bundled_style_says_the_bundled_one_is_used(
+        tmp_path, monkeypatch, caplog):
+    monkeypatch.chdir(tmp_path)
+    assert resolve_style("monet.jpg").name == "monet.jpg"
+    assert "not a file here; using the bundled monet" in caplog.text

@@ -17,7 +17,7 @@ from adain.cli import app
 from adain.realtime import frames
 from adain.realtime.engine import Engine, RealtimeError
 from adain.realtime.probe import MediaInfo, exact_rate, ffmpeg, output_rate, probe
-from adain.realtime.video import stylize_video
+from adain.realtime.video import expand_inputs, stylize_video
 from adain.realtime.writer import VideoWriter
 
 runner = CliRunner()
@@ -220,3 +220,67 @@ def test_webcam_without_a_display_says_so_in_one_line(exported, media):
     assert done.returncode == 1, done.stderr
     assert "no display" in done.stderr and "--headless" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_text_file_is_not_a_video_whatever_its_name(tmp_path):
+    notes = tmp_path / "notes.txt"  # ffmpeg reads any .txt as an "ansi" video
+    notes.write_text("a plain text file\n" * 20)
+    with pytest.raises(RealtimeError, match="not a video file"):
+        probe(notes)
+
+
+def test_a_clip_whose_sound_starts_before_its_picture_stays_in_sync(tmp_path):
+    clip = tmp_path / "late_picture.mp4"  # silence, then a tone from 0.5 s, when the picture starts
+    subprocess.run([ffmpeg(), "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i",
+                    "aevalsrc='if(lt(t,0.5),0,sin(2*PI*440*t))':d=2.5", "-itsoffset", "0.5",
+                    "-f", "lavfi", "-i", "testsrc=size=32x24:rate=10:duration=2", "-map", "1:v",
+                    "-map", "0:a", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac",
+                    str(clip)], check=True)
+    assert probe(clip).video_lead == pytest.approx(0.5, abs=0.01)
+    out = tmp_path / "out.mp4"
+    stylize_video(str(clip), out, lambda frame: frame)
+    sound = subprocess.run([ffmpeg(), "-hide_banner", "-loglevel", "error", "-i", str(out),
+                            "-t", "0.3", "-f", "s16le", "-ac", "1", "-"], capture_output=True,
+                           check=True).stdout
+    first = np.frombuffer(sound, np.int16).astype(np.float32) / 32768
+    assert np.sqrt(np.mean(first[2000:] ** 2)) > 0.3  # the tone, not the silence before it
+
+
+def test_a_sound_that_cannot_be_added_keeps_the_stylised_frames(tmp_path, caplog):
+    target = tmp_path / "out.mp4"
+    writer = VideoWriter(target, 32, 24, Fraction(5), audio_from=str(tmp_path / "gone.mp4"),
+                         audio_codec="aac")
+    for _ in range(5):
+        writer.write(np.zeros((24, 32, 3), np.uint8))
+    writer.close()
+    assert target.is_file() and not writer.has_sound and "without sound" in caplog.text
+    assert sorted(tmp_path.iterdir()) == [target]  # no .part file left
+
+
+def test_ctrl_c_before_the_first_frame_is_an_interruption(tmp_path):
+    clip = make_clip(tmp_path / "c.mp4", "testsrc=size=32x24:rate=5:duration=1[v]")
+
+    def interrupted(frame):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        stylize_video(str(clip), tmp_path / "out.mp4", interrupted)
+
+
+def test_a_second_run_on_a_folder_leaves_the_first_runs_results_out(tmp_path):
+    for name in ("a.mp4", "a_stylized_monet.mp4", "b.mov"):
+        (tmp_path / name).write_bytes(b"")
+    assert expand_inputs([str(tmp_path)], results_of="monet") == [
+        str(tmp_path / "a.mp4"), str(tmp_path / "b.mov")]
+    only = tmp_path / "only"
+    only.mkdir()
+    (only / "a_stylized_monet.mp4").write_bytes(b"")
+    with pytest.raises(RealtimeError, match="all results of earlier runs"):
+        expand_inputs([str(only)], results_of="monet")
+
+
+def test_a_rate_just_above_the_average_is_the_clips_own():
+    info = MediaInfo(fps=Fraction(2995, 100), tbr=Fraction(30), audio=None)
+    assert output_rate(info, 29.95) == 30
+    assert output_rate(MediaInfo(Fraction(30000, 1001), Fraction(60000, 1001), None),
+                       30000 / 1001) == Fraction(30000, 1001)  # a field rate is not frames

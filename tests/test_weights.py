@@ -273,3 +273,11 @@ def test_fetch_copies_from_a_folder_or_a_file_url(tmp_path, published_weights):
                                       "--base-url", str(tmp_path / "nowhere")])
     assert result.exit_code == 1 and "nowhere/vgg_normalised.pth not found" in result.output
     assert not (tmp_path / "c").exists()
+
+
+def test_convert_never_writes_over_its_source(tmp_path, published_weights):
+    source = tmp_path / "decoder.pth"
+    source.write_bytes(published_weights[1].read_bytes())
+    with pytest.raises(AdaINError, match="is the input"):
+        convert_weights(source, tmp_path / "." / "decoder.pth")
+    assert source.read_bytes() == published_weights[1].read_bytes()

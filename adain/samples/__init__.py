@@ -11,11 +11,14 @@ reasoning and what was done. Torch-free; nothing is read until a function is cal
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
 from ..errors import AdaINError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -75,4 +78,7 @@ def _resolve(spec: str, samples: tuple[Sample, ...]) -> Path | None:
     if path.parent != Path(".") or not spec:  # a path, not a name: it does not exist
         return None
     name = spec.lower().removesuffix(".jpg")
-    return next((sample.path for sample in samples if sample.name == name), None)
+    found = next((sample.path for sample in samples if sample.name == name), None)
+    if found is not None and name != spec.lower():  # "monet.jpg" looked like a file of one's own
+        log.warning("%s is not a file here; using the bundled %s (adain styles)", spec, name)
+    return found
