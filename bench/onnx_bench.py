@@ -33,7 +33,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 from adain.export import ExportConfig, export_onnx  # noqa: E402
 from adain.export.graphs import StylizerGraph  # noqa: E402
 
-from adain.images import array_to_tensor, center_crop, load_image, resize_shorter  # noqa: E402
+from adain.images import array_to_tensor, center_crop, resize_shorter  # noqa: E402
+from adain.picture import load_image  # noqa: E402
 from adain.weights import load_decoder, load_encoder  # noqa: E402
 
 

@@ -27,9 +27,10 @@ MEDIA = ROOT.parent / "shared" / "media"
 sys.path.insert(0, str(ROOT / "tests"))
 
 from adain.device import resolve_device  # noqa: E402
-from adain.quality.metrics import METRICS, MIN_SIDE, Evaluator  # noqa: E402
+from adain.images import prepare  # noqa: E402
+from adain.quality.metrics import METRICS, SCORED_MIN_SIDE, Evaluator  # noqa: E402
 from adain.quality.optimize import OptimizeConfig, optimize  # noqa: E402
-from adain.stylizer import StyleOptions, Stylizer, prepare  # noqa: E402
+from adain.stylizer import StyleOptions, Stylizer  # noqa: E402
 from adain.weights import load_encoder  # noqa: E402
 
 
@@ -68,8 +69,8 @@ def main() -> None:
                             [stylizer.style_stats(styles[0], 64)])
     for content_path in contents:
         for style_path in styles:
-            content = prepare(content_path, args.size, False, device, min_side=MIN_SIDE)
-            style = prepare(style_path, args.size, False, device, min_side=MIN_SIDE)
+            content = prepare(content_path, args.size, False, device, min_side=SCORED_MIN_SIDE)
+            style = prepare(style_path, args.size, False, device, min_side=SCORED_MIN_SIDE)
             synchronize(device)
             start = time.perf_counter()
             stats = [stylizer.style_stats(style_path, args.size)]
