@@ -1,7 +1,10 @@
 """Image I/O for the torch side: pictures as RGB float tensors in [0, 1], and back to files.
 
 Files are read by ``adain.picture`` (EXIF orientation, ICC profiles to sRGB, every mode to
-RGB, transparency on white), the same reader the torch-free realtime side uses. Resizing
+RGB, transparency on white), the same reader the torch-free realtime side uses; import its
+readers from there. ``prepare`` is what the stylizer, ``adain optimize`` and ``adain eval``
+share: load a path, PIL image or array, resize, crop, and refuse a picture that will not
+fit in memory or is too small for the encoder before the work is tried. Resizing
 is bilinear with antialiasing (as PIL's, which the published tools used). Saving rounds
 like torchvision's ``save_image``, writes atomically, and tags the file as sRGB (with the
 content's EXIF when given) where the format allows.
