@@ -39,11 +39,11 @@ PUBLISHED_FILES = (
 )
 
 # progress(name, bytes_done, bytes_total or None)
-Progress = Callable[[str, int, "int | None"], None]
+DownloadProgress = Callable[[str, int, "int | None"], None]
 
 
 def fetch_published(dest: Path, base_url: str = RELEASE_URL, force: bool = False,
-                    progress: Progress | None = None) -> list[Path]:
+                    progress: DownloadProgress | None = None) -> list[Path]:
     """Fetch the published files into ``dest``; files already there and valid are kept.
 
     A ``dest`` folder this call created is removed again if nothing could be put in it.
@@ -57,7 +57,8 @@ def fetch_published(dest: Path, base_url: str = RELEASE_URL, force: bool = False
         raise
 
 
-def _fetch_all(dest: Path, base_url: str, force: bool, progress: Progress | None) -> list[Path]:
+def _fetch_all(dest: Path, base_url: str, force: bool, progress: DownloadProgress | None
+               ) -> list[Path]:
     written = []
     for item in PUBLISHED_FILES:
         target = dest / item.name
@@ -85,7 +86,8 @@ def _location(base_url: str, name: str) -> str:
     return path.absolute().as_uri()
 
 
-def _download(url: str, target: Path, item: PublishedFile, progress: Progress | None) -> None:
+def _download(url: str, target: Path, item: PublishedFile,
+              progress: DownloadProgress | None) -> None:
     with atomic_path(target) as tmp:
         try:
             with urllib.request.urlopen(url, timeout=TIMEOUT_S) as response, tmp.open("wb") as out:

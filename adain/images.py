@@ -1,7 +1,10 @@
 """Image I/O for the torch side: pictures as RGB float tensors in [0, 1], and back to files.
 
 Files are read by ``adain.picture`` (EXIF orientation, ICC profiles to sRGB, every mode to
-RGB, transparency on white), the same reader the torch-free realtime side uses. Resizing
+RGB, transparency on white), the same reader the torch-free realtime side uses; import its
+readers from there. ``prepare`` is what the stylizer, ``adain optimize`` and ``adain eval``
+share: load a path, PIL image or array, resize, crop, and refuse a picture that will not
+fit in memory or is too small for the encoder before the work is tried. Resizing
 is bilinear with antialiasing (as PIL's, which the published tools used). Saving rounds
 like torchvision's ``save_image``, writes atomically, and tags the file as sRGB (with the
 content's EXIF when given) where the format allows.
@@ -19,22 +22,22 @@ from PIL import Image
 from torch import Tensor
 
 from .atomic import atomic_path
+from .device import BYTES_PER_PIXEL, check_fits
+from .encoder import MIN_SIDE
 from .errors import AdaINError
-from .picture import (  # noqa: F401  (the readers, re-exported for the torch side)
-    IMAGE_EXTENSIONS,
+from .picture import (
     WRITABLE_EXTENSIONS,
-    find_images,
     image_size,
     load_image,
     pil_to_array,
-    read_errors,
     resized_shape,
     srgb_profile,
     to_srgb,
-    upright_exif,
 )
 
 log = logging.getLogger(__name__)
+
+ImageSource = str | Path | Image.Image | np.ndarray
 
 
 def array_to_tensor(array: np.ndarray) -> Tensor:
@@ -79,6 +82,48 @@ def tensor_to_uint8(image: Tensor) -> np.ndarray:
     """(1, 3, H, W) float -> (H, W, 3) uint8, clamped and rounded like ``save_image``."""
     scaled = image[0].detach().float().cpu().clamp(0.0, 1.0).mul(255.0).add_(0.5)
     return scaled.to(torch.uint8).permute(1, 2, 0).numpy()
+
+
+def prepare(source: ImageSource, size: int, crop: bool, device: torch.device,
+            bytes_per_pixel: int = BYTES_PER_PIXEL, min_side: int = MIN_SIDE) -> Tensor:
+    """Load, resize (shorter side) and optionally crop an image: (1, 3, H, W) on the CPU.
+
+    A file's size is read from its header first, so a picture that cannot be decoded,
+    resized, or processed on ``device`` at ``bytes_per_pixel`` in the free memory is
+    refused before any of that is tried.
+    """
+    name = source_name(source)
+    cpu = torch.device("cpu")
+    if isinstance(source, (str, Path)):
+        width, height = image_size(source)
+        check_fits(height, width, cpu, name, DECODE_BYTES_PER_PIXEL, "decoding")
+    image = _to_tensor(source)
+    target = resized_shape(*image.shape[-2:], size)
+    check_fits(*target, cpu, name, DECODE_BYTES_PER_PIXEL, "resizing")
+    check_fits(*target, device, name, bytes_per_pixel)
+    image = resize_shorter(image, size)
+    if crop:
+        image = center_crop(image, size or min(image.shape[-2:]))
+    h, w = image.shape[-2:]
+    if min(h, w) < min_side:
+        raise AdaINError(f"{name} is {w}x{h} pixels after resizing; each side "
+                         f"needs at least {min_side}")
+    return image
+
+
+def _to_tensor(source: ImageSource) -> Tensor:
+    if isinstance(source, (str, Path)):
+        return array_to_tensor(load_image(source))
+    if isinstance(source, Image.Image):
+        return array_to_tensor(pil_to_array(to_srgb(source)))
+    if isinstance(source, np.ndarray):
+        return array_to_tensor(source)
+    raise TypeError(f"expected a path, a PIL image or a numpy array, got {type(source)}")
+
+
+def source_name(source: ImageSource) -> str:
+    """How messages name an image: its path, or its type in angle brackets."""
+    return str(source) if isinstance(source, (str, Path)) else f"<{type(source).__name__}>"
 
 
 def check_writable(path: str | Path) -> None:

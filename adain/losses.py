@@ -15,6 +15,9 @@ from torch import Tensor
 from .encoder import Features
 from .ops import calc_mean_std, gram_matrix
 
+# Gatys et al.'s style layers: the Gram loss of adain optimize and adain eval.
+GRAM_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+
 
 def content_loss(output_relu4_1: Tensor, target: Tensor) -> Tensor:
     """MSE between the stylised image's relu4_1 features and the AdaIN target t."""

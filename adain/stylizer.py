@@ -24,17 +24,14 @@ from torch import Tensor
 
 from . import images, ops
 from .decoder import Decoder
-from .device import BYTES_PER_PIXEL, check_fits, resolve_device
+from .device import check_fits, resolve_device
 from .encoder import MIN_SIDE, VGGEncoder
 from .errors import AdaINError
+from .images import ImageSource, prepare, source_name
+from .paths import DEFAULT_DECODER, DEFAULT_VGG
 from .weights import load_decoder, load_encoder
 
 log = logging.getLogger(__name__)
-
-DEFAULT_VGG = Path("models/vgg_normalised.pth")
-DEFAULT_DECODER = Path("models/decoder.pth")
-
-ImageSource = str | Path | Image.Image | np.ndarray
 
 
 @dataclass(frozen=True)
@@ -42,7 +39,7 @@ class StyleOptions:
     """How one content image is stylised; the same fields as ``adain stylize``'s options."""
 
     alpha: float = 1.0  # 1: full style, 0: the content reconstructed
-    weights: tuple[float, ...] | None = None  # blend the styles into one result
+    interpolation_weights: tuple[float, ...] | None = None  # blend the styles into one result
     preserve_color: bool = False  # recolour each style to the content's colours first
     mask: ImageSource | None = None  # white takes style 1, black style 2 (or the content)
     content_size: int = 512  # shorter side; 0 keeps the original size
@@ -56,11 +53,11 @@ class StyleOptions:
             if size != 0 and not MIN_SIDE <= size:
                 raise AdaINError(f"sizes must be 0 (keep the original) or at least {MIN_SIDE} "
                                  f"pixels, got {size}")
-        if self.weights is not None:
-            if not all(math.isfinite(w) and w >= 0 for w in self.weights) \
-                    or sum(self.weights) <= 0:
+        weights = self.interpolation_weights
+        if weights is not None:
+            if not all(math.isfinite(w) and w >= 0 for w in weights) or sum(weights) <= 0:
                 raise AdaINError("interpolation weights must be finite, non-negative and not "
-                                 f"all zero, got {','.join(map(str, self.weights))}")
+                                 f"all zero, got {','.join(map(str, weights))}")
             if self.mask is not None:
                 raise AdaINError("a mask and interpolation weights cannot be combined: the mask "
                                  "already says where each style goes")
@@ -68,7 +65,7 @@ class StyleOptions:
     @property
     def combines_styles(self) -> bool:
         """Whether all styles go into one result (a blend or a masked pair)."""
-        return self.weights is not None or self.mask is not None
+        return self.interpolation_weights is not None or self.mask is not None
 
 
 @dataclass(frozen=True)
@@ -92,20 +89,9 @@ class Stylizer:
         trained_sha = loaded.metadata.get("encoder_sha256")
         if trained_sha and trained_sha != encoder.sha256:
             log.warning("%s was trained against other encoder weights than %s", decoder, vgg)
-        self._setup(encoder.module, loaded.module, resolve_device(device), cache_size)
-
-    @classmethod
-    def from_modules(cls, encoder: VGGEncoder, decoder: Decoder, device: str = "cpu",
-                     cache_size: int = 64) -> Stylizer:
-        self = cls.__new__(cls)
-        self._setup(encoder, decoder, resolve_device(device), cache_size)
-        return self
-
-    def _setup(self, encoder: VGGEncoder, decoder: Decoder, device: torch.device,
-               cache_size: int) -> None:
-        self.device = device
-        self.encoder = encoder.to(device).eval().requires_grad_(False)
-        self.decoder = decoder.to(device).eval().requires_grad_(False)
+        self.device = resolve_device(device)
+        self.encoder: VGGEncoder = encoder.module.to(self.device).eval().requires_grad_(False)
+        self.decoder: Decoder = loaded.module.to(self.device).eval().requires_grad_(False)
         self._cache: OrderedDict[tuple, StyleStats] = OrderedDict()
         self._cache_size = cache_size
 
@@ -148,7 +134,7 @@ class Stylizer:
             mask = None if mask is None else images.center_crop(mask, side)
         target = image if options.preserve_color else None
         stats = [self.style_stats(s, options.style_size, options.crop, target) for s in styles]
-        out = self.stylize_tensor(image, stats, options, mask, _name(content))
+        out = self.stylize_tensor(image, stats, options, mask, source_name(content))
         return Image.fromarray(images.tensor_to_uint8(out))
 
     @staticmethod
@@ -189,65 +175,25 @@ class Stylizer:
             return out + feat * (1 - fg)  # one style: the black region keeps the content
         if len(stats) == 1:
             return ops.adain_with_stats(feat, stats[0].mean, stats[0].std)
-        weights = torch.tensor(options.weights, dtype=torch.float64)
+        weights = torch.tensor(options.interpolation_weights, dtype=torch.float64)
         weights = (weights / weights.sum()).float()
         mean, std = ops.blend_stats(torch.cat([s.mean for s in stats]),
                                     torch.cat([s.std for s in stats]), weights)
         return ops.adain_with_stats(feat, mean, std)
 
 
-def prepare(source: ImageSource, size: int, crop: bool, device: torch.device,
-            bytes_per_pixel: int = BYTES_PER_PIXEL, min_side: int = MIN_SIDE) -> Tensor:
-    """Load, resize (shorter side) and optionally crop an image: (1, 3, H, W) on the CPU.
-
-    A file's size is read from its header first, so a picture that cannot be decoded,
-    resized, or processed on ``device`` at ``bytes_per_pixel`` in the free memory is
-    refused before any of that is tried.
-    """
-    name = _name(source)
-    cpu = torch.device("cpu")
-    if isinstance(source, (str, Path)):
-        width, height = images.image_size(source)
-        check_fits(height, width, cpu, name, images.DECODE_BYTES_PER_PIXEL, "decoding")
-    image = _to_tensor(source)
-    target = images.resized_shape(*image.shape[-2:], size)
-    check_fits(*target, cpu, name, images.DECODE_BYTES_PER_PIXEL, "resizing")
-    check_fits(*target, device, name, bytes_per_pixel)
-    image = images.resize_shorter(image, size)
-    if crop:
-        image = images.center_crop(image, size or min(image.shape[-2:]))
-    h, w = image.shape[-2:]
-    if min(h, w) < min_side:
-        raise AdaINError(f"{name} is {w}x{h} pixels after resizing; each side "
-                         f"needs at least {min_side}")
-    return image
-
-
 def check_style_count(count: int, options: StyleOptions, masked: bool | None = None) -> None:
     """Refuse a number of styles that the options cannot use."""
     masked = options.mask is not None if masked is None else masked
+    weights = options.interpolation_weights
     if masked and count not in (1, 2):
         raise AdaINError(f"a mask takes one or two styles, got {count}")
-    if not masked and options.weights is None and count != 1:
+    if not masked and weights is None and count != 1:
         raise AdaINError(f"{count} styles need interpolation weights to be blended into one "
                          "result")
-    if options.weights is not None and len(options.weights) != count:
-        raise AdaINError(f"{len(options.weights)} interpolation weights for {count} styles; "
+    if weights is not None and len(weights) != count:
+        raise AdaINError(f"{len(weights)} interpolation weights for {count} styles; "
                          "give one weight per style")
-
-
-def _to_tensor(source: ImageSource) -> Tensor:
-    if isinstance(source, (str, Path)):
-        return images.array_to_tensor(images.load_image(source))
-    if isinstance(source, Image.Image):
-        return images.array_to_tensor(images.pil_to_array(images.to_srgb(source)))
-    if isinstance(source, np.ndarray):
-        return images.array_to_tensor(source)
-    raise TypeError(f"expected a path, a PIL image or a numpy array, got {type(source)}")
-
-
-def _name(source: ImageSource) -> str:
-    return str(source) if isinstance(source, (str, Path)) else f"<{type(source).__name__}>"
 
 
 def _source_key(source: ImageSource) -> tuple:

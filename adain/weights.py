@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import pickle
 import re
 from dataclasses import dataclass, field
@@ -32,9 +31,7 @@ from .encoder import ADAIN_LAST, LAYERS, VGG19_CONVS, VGGEncoder
 from .errors import AdaINError
 from .outputs import refuse_inputs_as_outputs
 from .train.checkpoint import FORMAT as CHECKPOINT_FORMAT
-from .train.checkpoint import check_version
-
-log = logging.getLogger(__name__)
+from .train.checkpoint import TORCH_LOAD_ERRORS, check_version
 
 FORMAT_VERSION = "1"
 PUBLISHED_ENCODER_ID = "vgg_normalised"
@@ -149,7 +146,7 @@ def read_weights(path: str | Path) -> WeightsFile:
         raise AdaINError(f"refused {path}: it holds pickled Python objects besides tensors, "
                          "which could run code when loaded; re-save it as a plain state_dict "
                          "or in safetensors") from exc
-    except (RuntimeError, EOFError, ValueError, OSError, KeyError, IndexError, TypeError) as exc:
+    except TORCH_LOAD_ERRORS as exc:
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
         raise AdaINError(f"{path} is not a PyTorch or safetensors weights file, or it is "
                          f"truncated ({reason})") from exc

@@ -28,7 +28,8 @@ from common import MEDIA, random_weights
 
 from adain.export import ExportConfig, export_onnx
 from adain.export.graphs import StylizerGraph
-from adain.images import array_to_tensor, center_crop, load_image, resize_shorter
+from adain.images import array_to_tensor, center_crop, resize_shorter
+from adain.picture import load_image
 from adain.weights import load_decoder, load_encoder
 
 

@@ -23,9 +23,10 @@ import torch
 from common import MEDIA, random_weights
 
 from adain.device import resolve_device
-from adain.quality.metrics import METRICS, MIN_SIDE, Evaluator
+from adain.images import prepare
+from adain.quality.metrics import METRICS, SCORED_MIN_SIDE, Evaluator
 from adain.quality.optimize import OptimizeConfig, optimize
-from adain.stylizer import StyleOptions, Stylizer, prepare
+from adain.stylizer import StyleOptions, Stylizer
 from adain.weights import load_encoder
 
 
@@ -61,8 +62,8 @@ def main() -> None:
                             [stylizer.style_stats(styles[0], 64)])
     for content_path in contents:
         for style_path in styles:
-            content = prepare(content_path, args.size, False, device, min_side=MIN_SIDE)
-            style = prepare(style_path, args.size, False, device, min_side=MIN_SIDE)
+            content = prepare(content_path, args.size, False, device, min_side=SCORED_MIN_SIDE)
+            style = prepare(style_path, args.size, False, device, min_side=SCORED_MIN_SIDE)
             synchronize(device)
             start = time.perf_counter()
             stats = [stylizer.style_stats(style_path, args.size)]

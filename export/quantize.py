@@ -30,7 +30,8 @@ from onnxruntime.quantization import (
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
 from adain.errors import AdaINError
-from adain.images import array_to_tensor, center_crop, find_images, load_image, resize_shorter
+from adain.images import array_to_tensor, center_crop, resize_shorter
+from adain.picture import find_images, load_image
 
 from .graph_file import ExportedGraph, opset_of, read_metadata, set_metadata
 from .verify import session

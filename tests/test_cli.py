@@ -244,6 +244,20 @@ def test_weights_info_says_whether_a_file_loads(tmp_path):
     assert result.exit_code == 1 and "conv1_1.weight has shape (2, 64, 3, 3)" in result.output
 
 
+def test_verbose_shows_the_cause_of_a_one_line_error(published_weights, tmp_path):
+    whole = published_weights[1].read_bytes()
+    (tmp_path / "cut.pth").write_bytes(whole[:len(whole) // 2])  # the tensors cut short
+    (tmp_path / "cut_pickle.pth").write_bytes(b"\x80\x04junk")  # torch.load: struct.error
+    for name, cause in (("cut.pth", "RuntimeError: unexpected EOF"),
+                        ("cut_pickle.pth", "struct.error: unpack requires")):
+        quiet = run("weights", "info", tmp_path / name)
+        assert quiet.exit_code == 1 and len(quiet.output.strip().splitlines()) == 1, quiet.output
+        assert "caused by" not in quiet.output and "Traceback" not in quiet.output
+        verbose = run("-v", "weights", "info", tmp_path / name)
+        assert verbose.exit_code == 1 and "Traceback" not in verbose.output
+        assert f"caused by: {cause}" in verbose.output, verbose.output
+
+
 def test_weights_info_and_convert(published_weights, tmp_path):
     result = run("weights", "info", published_weights[0])
     assert result.exit_code == 0 and "published VGG encoder" in result.output
@@ -316,3 +330,26 @@ def test_cli_start_does_not_import_torch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=Path(__file__).parent, timeout=60)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_the_weight_and_device_options_have_one_default_everywhere():
+    import inspect
+
+    import typer
+
+    from adain import Stylizer
+    from adain.cli import app
+    from adain.paths import DEFAULT_DECODER, DEFAULT_VGG
+    from adain.quality.optimize import optimize_file
+    from adain.train.config import TrainConfig
+
+    commands = typer.main.get_command(app).commands
+    defaults = {name: {p.name: p.default for p in commands[name].params}
+                for name in ("stylize", "optimize", "eval")}
+    assert {d["vgg"] for d in defaults.values()} == {str(DEFAULT_VGG)}
+    assert {d["device"].value for d in defaults.values()} == {"auto"}
+    assert defaults["stylize"]["decoder"] == defaults["eval"]["decoder"] == DEFAULT_DECODER
+    assert TrainConfig.__dataclass_fields__["vgg"].default == str(DEFAULT_VGG)
+    library = inspect.signature(Stylizer).parameters
+    assert (library["vgg"].default, library["decoder"].default) == (DEFAULT_VGG, DEFAULT_DECODER)
+    assert inspect.signature(optimize_file).parameters["vgg"].default == DEFAULT_VGG

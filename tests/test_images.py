@@ -5,14 +5,8 @@ import torch
 from PIL import Image
 
 from adain import AdaINError
-from adain.images import (
-    array_to_tensor,
-    center_crop,
-    find_images,
-    load_image,
-    resize_shorter,
-    save_image,
-)
+from adain.images import array_to_tensor, center_crop, resize_shorter, save_image
+from adain.picture import find_images, load_image
 
 
 def test_greyscale_becomes_rgb(media):

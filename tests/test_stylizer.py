@@ -7,7 +7,8 @@ from published import random_decoder, random_vgg, reference_coral, reference_tra
 
 from adain import AdaINError, StyleOptions, Stylizer
 from adain import device as device_module
-from adain.images import load_image, save_image
+from adain.images import save_image
+from adain.picture import load_image
 
 FULL = dict(content_size=0, style_size=0)  # keep the original sizes, as the parity runs do
 
@@ -41,7 +42,7 @@ def test_matches_the_published_method(stylizer, reference, tmp_path, alpha):
 def test_interpolation_matches_the_published_method(stylizer, reference, tmp_path):
     content = write_image(tmp_path / "c.png", (48, 48), seed=1)
     styles = [write_image(tmp_path / f"s{i}.png", (48, 48), seed=10 + i) for i in range(2)]
-    options = StyleOptions(weights=(0.3, 0.7), **FULL)
+    options = StyleOptions(interpolation_weights=(0.3, 0.7), **FULL)
     ours = saved_pixels(stylizer.stylize(content, styles, options), tmp_path / "ours.png")
     with torch.no_grad():
         ref = reference_transfer(*reference, as_tensor(content),
@@ -75,7 +76,8 @@ def test_weights_one_zero_equal_the_single_style(stylizer, tmp_path):
     content = write_image(tmp_path / "c.png", (40, 40), seed=1)
     first = write_image(tmp_path / "a.png", (64, 48), seed=2)
     second = write_image(tmp_path / "b.png", (24, 32), seed=3)  # styles of different sizes
-    blend = stylizer.stylize(content, [first, second], StyleOptions(weights=(1, 0), **FULL))
+    blend = stylizer.stylize(content, [first, second],
+                             StyleOptions(interpolation_weights=(1, 0), **FULL))
     single = stylizer.stylize(content, first, StyleOptions(**FULL))
     assert np.abs(np.asarray(blend).astype(int) - np.asarray(single)).max() <= 1
 
@@ -209,10 +211,10 @@ def test_invalid_options_are_refused():
     with pytest.raises(AdaINError, match="alpha"):
         StyleOptions(alpha=1.5)
     with pytest.raises(AdaINError, match="cannot be combined"):
-        StyleOptions(weights=(1, 1), mask="m.png")
+        StyleOptions(interpolation_weights=(1, 1), mask="m.png")
     for weights in ((float("nan"), 1.0), (float("inf"), 1.0), (-1.0, 2.0), (0.0, 0.0)):
         with pytest.raises(AdaINError, match="finite, non-negative"):
-            StyleOptions(weights=weights)
+            StyleOptions(interpolation_weights=weights)
     with pytest.raises(AdaINError, match="at least 9"):
         StyleOptions(content_size=5)
 
@@ -222,7 +224,7 @@ def test_wrong_number_of_styles_is_refused(stylizer, tmp_path):
     with pytest.raises(AdaINError, match="need interpolation weights"):
         stylizer.stylize(content, [content, content], StyleOptions(**FULL))
     with pytest.raises(AdaINError, match="2 interpolation weights for 3 styles"):
-        stylizer.stylize(content, [content] * 3, StyleOptions(weights=(1, 1), **FULL))
+        stylizer.stylize(content, [content] * 3, StyleOptions(interpolation_weights=(1, 1), **FULL))
 
 
 def test_decoder_trained_for_another_encoder_warns(published_weights, tmp_path, caplog):

@@ -21,7 +21,8 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from ..errors import AdaINError
-from ..images import WRITABLE_EXTENSIONS, pil_to_array, read_errors, save_image, to_srgb
+from ..images import save_image
+from ..picture import WRITABLE_EXTENSIONS, pil_to_array, read_errors, to_srgb
 from .jobs import Job
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ def plan_layout(rows: int, columns: int, cell: int = CELL, gutter: int = GUTTER,
     return GridLayout(rows, columns, fitting, gutter)
 
 
-def fit(image: Image.Image, box: tuple[int, int]) -> Image.Image:
+def fit_inside(image: Image.Image, box: tuple[int, int]) -> Image.Image:
     """``image`` scaled, up or down, to fit inside ``box`` (width, height), aspect kept."""
     scale = min(box[0] / image.width, box[1] / image.height)
     size = (min(max(round(image.width * scale), 1), box[0]),
@@ -84,7 +85,7 @@ def fit(image: Image.Image, box: tuple[int, int]) -> Image.Image:
 def side_by_side(pictures: Sequence[Image.Image], cell: int, gap: int = GUTTER) -> Image.Image:
     """Pictures fitted next to each other, centred vertically, within a ``cell`` square."""
     slot = max((cell - gap * (len(pictures) - 1)) // len(pictures), 1)
-    thumbs = [fit(picture, (slot, cell)) for picture in pictures]
+    thumbs = [fit_inside(picture, (slot, cell)) for picture in pictures]
     width = sum(thumb.width for thumb in thumbs) + gap * (len(thumbs) - 1)
     height = max(thumb.height for thumb in thumbs)
     row = Image.new("RGB", (width, height), WHITE)
@@ -104,7 +105,7 @@ def compose(layout: GridLayout, cells: Mapping[Cell, Image.Image | None]) -> Ima
             sheet.paste(FAILED, (left, top, left + layout.cell, top + layout.cell))
             continue
         if max(picture.size) > layout.cell:
-            picture = fit(picture, (layout.cell, layout.cell))
+            picture = fit_inside(picture, (layout.cell, layout.cell))
         sheet.paste(picture, (left + (layout.cell - picture.width) // 2,
                               top + (layout.cell - picture.height) // 2))
     return sheet
@@ -118,9 +119,9 @@ def read_thumbnail(path: Path, box: tuple[int, int]) -> Image.Image:
         img.draft("RGB", (max(box), max(box)))
         img = ImageOps.exif_transpose(img)
         if img.mode in ("RGB", "L"):  # shrink first; other modes convert at full size
-            img = fit(img, box)
+            img = fit_inside(img, box)
         rgb = pil_to_array(to_srgb(img, path))  # (H, W, 3) float32 in [0, 1]
-    return fit(Image.fromarray((rgb * 255.0 + 0.5).astype(np.uint8)), box)
+    return fit_inside(Image.fromarray((rgb * 255.0 + 0.5).astype(np.uint8)), box)
 
 
 def check_grid_path(path: Path, jobs: Sequence[Job]) -> None:
@@ -155,7 +156,7 @@ class ContactSheet:
 
     def add(self, job: Job, image: Image.Image | None) -> None:
         """Keep a job's result as a thumbnail; None marks it failed."""
-        thumb = None if image is None else fit(image, (self.layout.cell, self.layout.cell))
+        thumb = None if image is None else fit_inside(image, (self.layout.cell, self.layout.cell))
         self.results[self.rows[job.content], self.columns[job.styles]] = thumb
 
     def save(self, quality: int = 95) -> Path:

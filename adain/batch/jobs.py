@@ -26,9 +26,10 @@ from pathlib import Path
 from PIL import Image
 
 from ..errors import AdaINError
-from ..images import WRITABLE_EXTENSIONS, find_images, save_image, upright_exif
+from ..images import save_image
 from ..outputs import check_writable_path, refuse_inputs_as_outputs
-from ..picture import open_image
+from ..paths import DEFAULT_OUTPUT_DIR
+from ..picture import WRITABLE_EXTENSIONS, find_images, open_image, upright_exif
 from ..stylizer import StyleOptions, check_style_count
 
 
@@ -90,9 +91,9 @@ def output_is_file(output: Path | None) -> bool:
 
 def result_name(content: Path, styles: Sequence[Path], options: StyleOptions, ext: str) -> str:
     """``{content}_stylized_{styles}{mask}{alpha}{ext}``: see the module docstring."""
-    if options.weights is not None:
-        styles_part = "+".join(f"{s.stem}@{w:g}" for s, w in zip(styles, options.weights,
-                                                                  strict=True))
+    weights = options.interpolation_weights
+    if weights is not None:
+        styles_part = "+".join(f"{s.stem}@{w:g}" for s, w in zip(styles, weights, strict=True))
     else:
         styles_part = "+".join(s.stem for s in styles)
     mask = options.mask
@@ -114,7 +115,7 @@ def plan_jobs(contents: Sequence[Path], styles: Sequence[Path], output: Path | N
         raise AdaINError(f"cannot write {ext} images; use one of "
                          f"{', '.join(sorted(WRITABLE_EXTENSIONS))}")
     single_file = output_is_file(output)
-    target_root = output if output is not None else Path("output")
+    target_root = output if output is not None else DEFAULT_OUTPUT_DIR
     content_files = expand_inputs(contents, skip=[*skip, target_root])
     style_files = [image for image, _ in expand_inputs(styles, skip=[*skip, target_root])]
     groups = [tuple(style_files)] if options.combines_styles else [(s,) for s in style_files]

@@ -1,9 +1,14 @@
-"""What every command shares: the consoles, the error boundary, common option types."""
+"""What every command shares: the consoles, the error boundary, common option types.
+
+An expected failure is one red line. Under ``-v`` (logging at INFO) the exceptions that
+caused it follow, one ``caused by:`` line each, so the reason behind the message shows.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import enum
+import logging
 from collections.abc import Iterator
 
 import typer
@@ -24,10 +29,35 @@ class Device(str, enum.Enum):
     cuda = "cuda"
 
 
-def fail(message: str, code: int = 1) -> typer.Exit:
-    """Print one red error line; the caller raises the returned Exit."""
+def fail(message: str, code: int = 1, cause: BaseException | None = None) -> typer.Exit:
+    """Print one red error line (and, under ``-v``, the chain of exceptions behind ``cause``);
+    the caller raises the returned Exit."""
     err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    if cause is not None and logging.getLogger().isEnabledFor(logging.INFO):
+        for link in causes(cause):
+            err_console.print(f"  caused by: {escape(_one_line(link))}", highlight=False,
+                              soft_wrap=True)
     return typer.Exit(code)
+
+
+def causes(exc: BaseException) -> list[BaseException]:
+    """The exceptions behind ``exc``, nearest first: its ``__cause__``, or its
+    ``__context__`` where that was not suppressed (``raise ... from None``)."""
+    chain: list[BaseException] = []
+    while True:
+        exc = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+        if exc is None or exc in chain:
+            return chain
+        chain.append(exc)
+
+
+def _one_line(exc: BaseException) -> str:
+    """``struct.error: unpack requires ...``: the type (with its module unless a builtin) and
+    the message on one line."""
+    kind, module = type(exc).__qualname__, type(exc).__module__.lstrip("_")
+    name = kind if module == "builtins" else f"{module}.{kind}"
+    message = " ".join(str(exc).split())
+    return f"{name}: {message}" if message else name
 
 
 @contextlib.contextmanager
@@ -37,6 +67,6 @@ def user_errors(*expected: type[Exception]) -> Iterator[None]:
     try:
         yield
     except (AdaINError, *expected) as exc:
-        raise fail(str(exc)) from None
+        raise fail(str(exc), cause=exc) from None
     except KeyboardInterrupt:
         raise fail("interrupted", 130) from None

@@ -10,7 +10,9 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from ..paths import DEFAULT_DECODER, DEFAULT_VGG
 from .common import Device, console, err_console, fail, user_errors
+from .options import DecoderOption, DeepVggOption, DeviceOption
 from .styles import resolved
 
 if TYPE_CHECKING:
@@ -73,12 +75,9 @@ def eval_command(
     style_size: Annotated[int, typer.Option(
         min=0, help="Resize the style's shorter side to this, as stylize did; 0 keeps it.")
     ] = 512,
-    vgg: Annotated[str, typer.Option(
-        help="Encoder weights with the layers to relu5_1: the full vgg_normalised.pth, a "
-             "torchvision vgg19 .pth, or 'torchvision'.")] = "models/vgg_normalised.pth",
-    decoder: Annotated[Path, typer.Option(help="Decoder weights, for --plot.")
-                       ] = Path("models/decoder.pth"),
-    device: Annotated[Device, typer.Option(help="Where to compute.")] = Device.auto,
+    vgg: DeepVggOption = str(DEFAULT_VGG),
+    decoder: DecoderOption = DEFAULT_DECODER,
+    device: DeviceOption = Device.auto,
 ) -> None:
     """Score stylised results: content and style losses, Gram loss, SSIM; video flicker."""
     _refuse_conflicts(content, style, stylized, video, stylized_video, csv_path, plot)

@@ -11,7 +11,9 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from ..paths import DEFAULT_VGG, OPTIMIZE_OUTPUT_DIR
 from .common import Device, console, err_console, user_errors
+from .options import DeepVggOption, DeviceOption
 from .styles import resolved
 
 EXAMPLES = """
@@ -44,7 +46,8 @@ def optimize(
         help="Style image, or a bundled style's name (adain styles).")],
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", show_default=False,
-        help="Result file; by default CONTENT_stylized_STYLE.png in output/optimize.")] = None,
+        help=f"Result file; by default CONTENT_stylized_STYLE.png in {OPTIMIZE_OUTPUT_DIR}.")
+    ] = None,
     steps: Annotated[int, typer.Option(min=1, help="L-BFGS iterations.")] = 300,
     content_weight: Annotated[float, typer.Option(  # the config refuses < 0, inf and nan
         help="Weight of the content loss; 0 leaves it out.")] = 1.0,
@@ -70,10 +73,8 @@ def optimize(
     preserve_color: Annotated[bool, typer.Option(
         "--preserve-color", help="Keep the content's colours (the style is recoloured first).")
     ] = False,
-    vgg: Annotated[str, typer.Option(
-        help="Encoder weights with the layers to relu5_1: the full vgg_normalised.pth, a "
-             "torchvision vgg19 .pth, or 'torchvision'.")] = "models/vgg_normalised.pth",
-    device: Annotated[Device, typer.Option(help="Where to compute.")] = Device.auto,
+    vgg: DeepVggOption = str(DEFAULT_VGG),
+    device: DeviceOption = Device.auto,
 ) -> None:
     """Stylise one picture by optimising its pixels (Gatys et al.): slow, the quality
     reference that AdaIN is compared with."""
@@ -85,7 +86,7 @@ def optimize(
                                 content_layers=_layers(content_layers),
                                 style_layers=_layers(style_layers), init=init.value, seed=seed,
                                 size=size, preserve_color=preserve_color)
-        output = output or Path("output/optimize") / f"{content.stem}_stylized_{style.stem}.png"
+        output = output or OPTIMIZE_OUTPUT_DIR / f"{content.stem}_stylized_{style.stem}.png"
         started = time.perf_counter()
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TextColumn("{task.fields[losses]}"), TimeRemainingColumn(),

@@ -10,7 +10,9 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from .common import Device, console, err_console, fail, user_errors
+from ..paths import DEFAULT_DECODER, DEFAULT_OUTPUT_DIR, DEFAULT_VGG
+from .common import Device, console, err_console, user_errors
+from .options import DecoderOption, DeviceOption, VggOption
 from .styles import resolved
 
 if TYPE_CHECKING:
@@ -57,7 +59,7 @@ def stylize(
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", show_default=False,
         help="Output file (.jpg .png .webp .tif .bmp) when there is one result, else a folder "
-             "(no extension, or one that exists) [default: output/].")] = None,
+             f"(no extension, or one that exists) [default: {DEFAULT_OUTPUT_DIR}/].")] = None,
     interpolation_weights: Annotated[str | None, typer.Option(
         help="Blend the styles into one result with these weights, one per --style, "
              "e.g. 0.3,0.7 (normalised to sum 1).")] = None,
@@ -76,13 +78,9 @@ def stylize(
         min=0, help="Resize the style's shorter side to this; 0 keeps its size.")] = 512,
     crop: Annotated[bool, typer.Option("--crop", help="Centre-crop to a square after resizing.")
                     ] = False,
-    vgg: Annotated[str, typer.Option(
-        help="Encoder weights: vgg_normalised.pth, an adain .safetensors file, a torchvision "
-             "vgg19 .pth, or 'torchvision' (downloads ImageNet VGG-19).")
-    ] = "models/vgg_normalised.pth",
-    decoder: Annotated[Path, typer.Option(help="Decoder weights: decoder.pth or .safetensors.")
-                       ] = Path("models/decoder.pth"),
-    device: Annotated[Device, typer.Option(help="Where to compute.")] = Device.auto,
+    vgg: VggOption = str(DEFAULT_VGG),
+    decoder: DecoderOption = DEFAULT_DECODER,
+    device: DeviceOption = Device.auto,
     ext: Annotated[str | None, typer.Option(
         help="Extension of results written to a folder, e.g. .png [default: the content's].")
     ] = None,
@@ -98,16 +96,14 @@ def stylize(
 ) -> None:
     """Stylise content images with style images (AdaIN)."""
     weights = _parse_weights(interpolation_weights)
-    if mask is not None and weights is not None:
-        raise fail("--mask and --interpolation-weights cannot be combined", 2)
     with user_errors():
         from ..batch.grid import ContactSheet
         from ..batch.jobs import check_outputs, plan_jobs
         from ..stylizer import StyleOptions, Stylizer
 
-        options = StyleOptions(alpha=alpha, weights=weights, preserve_color=preserve_color,
-                               mask=mask, content_size=content_size, style_size=style_size,
-                               crop=crop)
+        options = StyleOptions(alpha=alpha, interpolation_weights=weights,
+                               preserve_color=preserve_color, mask=mask,
+                               content_size=content_size, style_size=style_size, crop=crop)
         jobs = plan_jobs(content, style, output, options,
                          ext=ext if ext is None or ext.startswith(".") else f".{ext}",
                          skip=[grid] if grid is not None else [])

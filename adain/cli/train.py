@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ..train.config import TrainConfig
 from .common import Device, console, err_console, fail, user_errors
+from .options import DEVICE_HELP, VGG_HELP
 
 EXAMPLES = """
 Examples:
@@ -57,9 +58,7 @@ def train(
     resume: Annotated[Path | None, typer.Option(
         file_okay=False, help="Continue the run in this folder from its latest checkpoint.")
     ] = None,
-    vgg: Annotated[str | None, typer.Option(help=_help(
-        "Encoder: vgg_normalised.pth, an adain .safetensors, a torchvision vgg19 .pth, or "
-        "'torchvision'.", "vgg"))] = None,
+    vgg: Annotated[str | None, typer.Option(help=_help(VGG_HELP, "vgg"))] = None,
     iters: Annotated[int | None, typer.Option(min=1, help=_help("Total steps.", "iters"))] = None,
     batch_size: Annotated[int | None, typer.Option(
         min=1, help=_help("Images per step and process.", "batch_size"))] = None,
@@ -86,7 +85,7 @@ def train(
         "Data-loading processes.", "workers", note=", the CPU count up to 8"))] = None,
     seed: Annotated[int | None, typer.Option(help=_help("Seed for init and data order.", "seed"))
                     ] = None,
-    device: Annotated[Device | None, typer.Option(help=_help("Where to train.", "device"))] = None,
+    device: Annotated[Device | None, typer.Option(help=_help(DEVICE_HELP, "device"))] = None,
     precision: Annotated[Precision | None, typer.Option(help=_help(
         "auto: bf16 autocast on CUDA GPUs that have bf16, else fp32.", "precision"))] = None,
     compile: Annotated[bool, typer.Option(

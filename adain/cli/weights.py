@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
+from ..paths import MODELS_DIR
 from .common import console, err_console, user_errors
 from .help import Command
 
@@ -18,7 +19,7 @@ weights_app = typer.Typer(help="Get, inspect and convert weight files.", no_args
 @weights_app.command(cls=Command)
 def fetch(
     dest: Annotated[Path, typer.Option("--dest", "-d", help="Folder to put the files in.")
-                    ] = Path("models"),
+                    ] = MODELS_DIR,
     force: Annotated[bool, typer.Option("--force", metavar="",
                                         help="Download even if the files are there.")
                      ] = False,

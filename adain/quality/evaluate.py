@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,10 +24,10 @@ from torch import Tensor
 from ..atomic import atomic_path
 from ..batch.jobs import expand_inputs
 from ..errors import AdaINError
-from ..stylizer import StyleOptions, Stylizer, prepare
-from .metrics import METRICS, MIN_SIDE, Evaluator, Scores
+from ..images import prepare
+from ..stylizer import StyleOptions, Stylizer
+from .metrics import METRICS, SCORED_MIN_SIDE, Evaluator, Scores
 
-log = logging.getLogger(__name__)
 _ALPHA_SUFFIX = re.compile(r"_alpha[0-9.e+-]+$")  # what ``adain stylize --alpha`` adds
 
 
@@ -92,12 +91,13 @@ def score_triples(evaluator: Evaluator, triples: Sequence[Triple], style_size: i
             if triple.style != style_path:
                 style_path, style_feats = None, None
                 style = prepare(triple.style, style_size, False, evaluator.device,
-                                min_side=MIN_SIDE)
+                                min_side=SCORED_MIN_SIDE)
                 style_path, style_feats = triple.style, evaluator.features(style)
-            stylized = prepare(triple.stylized, 0, False, evaluator.device, min_side=MIN_SIDE)
+            stylized = prepare(triple.stylized, 0, False, evaluator.device,
+                               min_side=SCORED_MIN_SIDE)
             # only as large as needed to cover the result (the memory check is for that size)
             content = prepare(triple.content, min(stylized.shape[-2:]), False,
-                              evaluator.device, min_side=MIN_SIDE)
+                              evaluator.device, min_side=SCORED_MIN_SIDE)
             rows[index] = Row(triple, evaluator.score(stylized, content, style_feats))
         except AdaINError as exc:
             rows[index] = Row(triple, None, str(exc))
@@ -174,7 +174,7 @@ def alpha_sweep(stylizer: Stylizer, evaluator: Evaluator, pairs: Sequence[tuple[
             if pair_style != style_path:
                 style_path, style_feats = None, None
                 style = prepare(pair_style, options.style_size, options.crop,
-                                evaluator.device, min_side=MIN_SIDE)
+                                evaluator.device, min_side=SCORED_MIN_SIDE)
                 style_path, style_feats = pair_style, evaluator.features(style)
             points += _sweep_pair(stylizer, evaluator, content_path, style_path, style_feats,
                                   alphas, options, on_done)
@@ -187,7 +187,7 @@ def _sweep_pair(stylizer: Stylizer, evaluator: Evaluator, content_path: Path, st
                 style_feats: dict[str, Tensor], alphas: Sequence[float], options: StyleOptions,
                 on_done: Callable[[], object] | None) -> list[SweepPoint]:
     content = prepare(content_path, options.content_size, options.crop, stylizer.device,
-                      min_side=MIN_SIDE)
+                      min_side=SCORED_MIN_SIDE)
     stats = [stylizer.style_stats(style_path, options.style_size, options.crop)]
     points = []
     for alpha in alphas:

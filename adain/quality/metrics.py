@@ -26,12 +26,13 @@ from skimage.metrics import structural_similarity
 from torch import Tensor
 
 from .. import losses
-from ..encoder import Features, VGGEncoder
+from ..encoder import LAYERS, Features, VGGEncoder, min_side
+from ..losses import GRAM_LAYERS
 from ..ops import gram_matrix
 
-GRAM_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 FEATURE_LAYERS = tuple(dict.fromkeys(Features._fields + GRAM_LAYERS))
-MIN_SIDE = 17  # relu5_1 needs 2 positions per side
+# The smallest side of a scored image: its deepest layer (relu5_1) needs it (17).
+SCORED_MIN_SIDE = min_side(max(FEATURE_LAYERS, key=LAYERS.index))
 
 
 @dataclass(frozen=True)

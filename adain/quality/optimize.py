@@ -32,13 +32,13 @@ from .. import images, ops
 from ..device import resolve_device
 from ..encoder import LAYERS, VGGEncoder, check_layers, min_side
 from ..errors import AdaINError
-from ..losses import content_loss, gram_loss
+from ..images import prepare
+from ..losses import GRAM_LAYERS, content_loss, gram_loss
 from ..ops import gram_matrix
 from ..outputs import check_writable_path, refuse_inputs_as_outputs
-from ..stylizer import DEFAULT_VGG, prepare
+from ..paths import DEFAULT_VGG
 from ..weights import load_encoder
 
-DEFAULT_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 DEFAULT_CONTENT_LAYERS = ("relu4_2",)
 # Memory per image pixel: the activations kept for the backward pass to relu5_1 (about
 # 2.2 kB) plus L-BFGS's history of 100 pairs of image-sized float32 vectors (2.4 kB).
@@ -56,7 +56,7 @@ class OptimizeConfig:
     content_weight: float = 1.0
     style_weight: float = 1e3
     content_layers: tuple[str, ...] = DEFAULT_CONTENT_LAYERS
-    style_layers: tuple[str, ...] = DEFAULT_STYLE_LAYERS
+    style_layers: tuple[str, ...] = GRAM_LAYERS
     init: str = "content"  # "content" or "noise"
     seed: int = 0  # for the noise start; on the CPU the result is the same for a seed
     size: int = 512  # shorter side of the content and the style; 0 keeps their sizes
@@ -98,7 +98,9 @@ class OptimizeConfig:
 
 
 @dataclass(frozen=True)
-class Progress:
+class OptimizeStep:
+    """The weighted losses after ``step`` L-BFGS iterations."""
+
     step: int  # L-BFGS iterations finished
     content_loss: float  # weighted, as optimised
     style_loss: float
@@ -110,7 +112,8 @@ class Progress:
 
 def optimize(encoder: VGGEncoder, content: Tensor, style: Tensor,
              config: OptimizeConfig = OptimizeConfig(),
-             on_step: Callable[[Progress], None] | None = None) -> tuple[Tensor, list[Progress]]:
+             on_step: Callable[[OptimizeStep], None] | None = None
+             ) -> tuple[Tensor, list[OptimizeStep]]:
     """Optimise an image for ``content`` and ``style`` ((1, 3, H, W) in [0, 1], on the
     encoder's device). Returns the image (1, 3, H, W) clamped to [0, 1] and the weighted
     losses after 0, 1, ... steps (the best point evaluated by then), the last entry being
@@ -125,8 +128,8 @@ def optimize(encoder: VGGEncoder, content: Tensor, style: Tensor,
     optimizer = torch.optim.LBFGS([pixels], lr=1.0, max_iter=config.steps,
                                   max_eval=2 * config.steps + MAX_LINE_SEARCH,
                                   history_size=100, line_search_fn="strong_wolfe")
-    history: list[Progress] = []
-    best: list[Progress] = []  # the lowest-loss point evaluated so far
+    history: list[OptimizeStep] = []
+    best: list[OptimizeStep] = []  # the lowest-loss point evaluated so far
 
     def closure() -> Tensor:
         optimizer.zero_grad(set_to_none=True)
@@ -137,10 +140,10 @@ def optimize(encoder: VGGEncoder, content: Tensor, style: Tensor,
             when = f"after {done} step(s)" if history else "at the start"
             raise AdaINError(f"the loss became {loss.item()} {when}; lower --style-weight "
                              "or --content-weight")
-        point = Progress(0, c_loss.item(), s_loss.item())
+        point = OptimizeStep(0, c_loss.item(), s_loss.item())
         if not history or len(history) == done:  # a new iteration: where the last got to
             where = best[0] if best else point
-            history.append(Progress(done, where.content_loss, where.style_loss))
+            history.append(OptimizeStep(done, where.content_loss, where.style_loss))
             if done and on_step:
                 on_step(history[-1])
         if not best or point.total < best[0].total:
@@ -152,7 +155,8 @@ def optimize(encoder: VGGEncoder, content: Tensor, style: Tensor,
     with torch.no_grad():
         result = pixels.detach().view(shape).clamp(0.0, 1.0)
         c_loss, s_loss = objective(result)
-    history.append(Progress(optimizer.state[pixels]["n_iter"], c_loss.item(), s_loss.item()))
+    steps_done = optimizer.state[pixels]["n_iter"]
+    history.append(OptimizeStep(steps_done, c_loss.item(), s_loss.item()))
     if on_step:
         on_step(history[-1])
     return result, history
@@ -184,7 +188,7 @@ class _Objective:
 def optimize_file(content: str | Path, style: str | Path, output: str | Path,
                   config: OptimizeConfig = OptimizeConfig(), vgg: str | Path = DEFAULT_VGG,
                   device: str = "auto",
-                  on_step: Callable[[Progress], None] | None = None) -> list[Progress]:
+                  on_step: Callable[[OptimizeStep], None] | None = None) -> list[OptimizeStep]:
     """Load the images and the encoder, optimise, and write ``output`` atomically.
 
     An output that is one of the inputs, or that cannot be written, is refused first.

@@ -12,7 +12,9 @@ a checkpoint written by a newer adain (never to be passed over).
 
 from __future__ import annotations
 
+import pickle
 import re
+import struct
 from pathlib import Path
 
 import torch
@@ -24,6 +26,11 @@ FORMAT = "adain-train-checkpoint"
 FORMAT_VERSION = 1
 _NAME = re.compile(r"^step_(\d{8,})\.pt$")
 _REASON_CHARS = 160
+# What torch.load raises for a file that is broken or no torch file at all: empty
+# (EOFError), a cut zip (RuntimeError), text (KeyError), a cut pickle (struct.error,
+# UnpicklingError), a folder (OSError), and more for other damage.
+TORCH_LOAD_ERRORS = (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError,
+                     KeyError, IndexError, TypeError, struct.error)
 
 
 class UnreadableCheckpoint(AdaINError):
@@ -68,7 +75,7 @@ def remove_stale_temporaries(run: Path) -> None:
 def load_checkpoint(path: Path) -> dict:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many types for broken files; all mean "unusable"
+    except TORCH_LOAD_ERRORS as exc:
         raise UnreadableCheckpoint(path, _reason(path, exc)) from exc
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise UnreadableCheckpoint(path, "it is not an adain training checkpoint")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import AdaINError
+from ..paths import DEFAULT_VGG
 
 TORCHVISION = "torchvision"  # the --vgg value that is not a path (adain.weights.TORCHVISION)
 # Settings a resumed run may change (how far, where and how fast it runs, how often it
@@ -35,7 +36,7 @@ class TrainConfig:
     content_dir: str
     style_dir: str
     out: str
-    vgg: str = "models/vgg_normalised.pth"
+    vgg: str = str(DEFAULT_VGG)
     iters: int = 160_000
     batch_size: int = 8  # per process
     lr: float = 1e-4

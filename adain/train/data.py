@@ -9,7 +9,6 @@ starts at position s * global batch.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,8 +19,6 @@ from torch.utils.data import Dataset, Sampler
 
 from ..errors import AdaINError
 from ..picture import find_images, open_image, pil_to_array
-
-log = logging.getLogger(__name__)
 
 MAX_TRIES = 16  # unreadable files in a row before the loader gives up
 

@@ -58,7 +58,7 @@ from .config import (
 from .data import PairDataset, PositionSampler, collate, list_images
 from .step import StepModels, TrainStep, precision_for
 
-__all__ = ["RESUMABLE", "Progress", "TrainConfig", "TrainingStopped", "load_run_config",
+__all__ = ["RESUMABLE", "TrainConfig", "TrainProgress", "TrainingStopped", "load_run_config",
            "resume_config", "train"]
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ STOP_CHECK_EVERY = 10  # steps between the ranks' agreement on a Ctrl-C, under t
 
 
 @dataclass(frozen=True)
-class Progress:
+class TrainProgress:
     """What the caller hears after every step (losses from the latest logged step)."""
 
     step: int
@@ -91,7 +91,7 @@ def _check_new_run(run: Path, process: distributed.Process) -> None:
                     "again from step 0 with the settings given now", run)
 
 
-def train(config: TrainConfig, on_progress: Callable[[Progress], None] | None = None,
+def train(config: TrainConfig, on_progress: Callable[[TrainProgress], None] | None = None,
           process: distributed.Process | None = None, resume: bool = False) -> Decoder:
     """Train up to ``config.iters`` steps; ``resume`` continues from RUN's newest checkpoint
     that loads, with the run's own settings (see ``resume_config`` and RESUMABLE).
@@ -173,7 +173,7 @@ class _Trainer:
         log.info("resuming %s from step %d", self.run_dir, state["step"])
         return int(state["step"])
 
-    def run(self, on_progress: Callable[[Progress], None] | None) -> Decoder:
+    def run(self, on_progress: Callable[[TrainProgress], None] | None) -> Decoder:
         config, main = self.config, self.process.is_main
         if self.step > config.iters:
             raise AdaINError(f"{self.run_dir} is already at step {self.step}, past --iters "
@@ -193,7 +193,7 @@ class _Trainer:
             raise TrainingStopped(self.step, self.run_dir)
         return self.decoder
 
-    def _train_steps(self, on_progress: Callable[[Progress], None] | None) -> None:
+    def _train_steps(self, on_progress: Callable[[TrainProgress], None] | None) -> None:
         config = self.config
         step_fn = TrainStep(self._models(), self.optimizer, config.content_weight,
                             config.style_weight, precision_for(config.precision, self.device),
@@ -286,7 +286,7 @@ class _Trainer:
             if self.process.is_main and self.step % config.save_every == 0:
                 self._save_checkpoint()
             if on_progress and self.process.is_main:
-                on_progress(Progress(self.step, config.iters, *losses,
+                on_progress(TrainProgress(self.step, config.iters, *losses,
                                      self.schedule.get_last_lr()[0], speed))
             # Under torchrun all ranks must stop after the same step; asking costs a sync.
             check = not self.process.distributed or self.step % STOP_CHECK_EVERY == 0
