@@ -32,6 +32,7 @@ import adain
 from adain.encoder import MIN_SIDE
 from adain.errors import AdaINError
 from adain.outputs import check_writable_path
+from adain.paths import DEFAULT_DECODER, DEFAULT_ONNX_DIR, DEFAULT_VGG
 from adain.weights import TORCHVISION, load_decoder, load_encoder
 
 from . import graphs
@@ -46,9 +47,9 @@ WEIGHT_KEYS = ("vgg_sha256", "decoder_sha256")  # metadata naming the weights of
 
 @dataclass(frozen=True)
 class ExportConfig:
-    vgg: str = "models/vgg_normalised.pth"
-    decoder: str = "models/decoder.pth"
-    out_dir: str = "models/onnx"
+    vgg: str = str(DEFAULT_VGG)
+    decoder: str = str(DEFAULT_DECODER)
+    out_dir: str = str(DEFAULT_ONNX_DIR)
     verify: bool = True
     # Tolerances on verify.relative_difference: max |difference| for pictures in [0, 1],
     # relative to their scale for the style statistics.

@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from ..outputs import check_writable_path, free_name, refuse_inputs_as_outputs
+from ..paths import DEFAULT_ONNX_DIR
 from . import frames
 from .engine import Engine, RealtimeError
 from .pipeline import Pipeline
@@ -39,7 +40,7 @@ WINDOW = "adain"
 class LiveConfig:
     source: str = "0"
     styles: tuple[str, ...] = ()
-    onnx_dir: Path = Path("models/onnx")
+    onnx_dir: Path = DEFAULT_ONNX_DIR
     size: int | None = 512
     style_size: int = 512  # shorter side of the style pictures (0 keeps it)
     crop: bool = False  # style pictures cropped to their central square

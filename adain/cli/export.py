@@ -9,7 +9,9 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from ..paths import DEFAULT_DECODER, DEFAULT_ONNX_DIR, DEFAULT_VGG
 from .common import console, fail, user_errors
+from .options import DecoderOption, VggOption
 
 EXAMPLES = """
 Examples:
@@ -26,11 +28,10 @@ def export(
         "--onnx", metavar="", show_default=False,
         help="ONNX graphs: the default (and so far the one format).")
     ] = True,
-    vgg: Annotated[str, typer.Option(help="Encoder weights (or 'torchvision').")
-                   ] = "models/vgg_normalised.pth",
-    decoder: Annotated[Path, typer.Option(help="Decoder weights.")] = Path("models/decoder.pth"),
+    vgg: VggOption = str(DEFAULT_VGG),
+    decoder: DecoderOption = DEFAULT_DECODER,
     output: Annotated[Path, typer.Option("--output", "-o", file_okay=False,
-                                         help="Folder for the graphs.")] = Path("models/onnx"),
+                                         help="Folder for the graphs.")] = DEFAULT_ONNX_DIR,
     half: Annotated[bool, typer.Option("--half", metavar="", help=(
         "Also write fp16 graphs (*.fp16.onnx) for GPUs; inputs and outputs stay float32."))
     ] = False,

@@ -18,7 +18,9 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from ..paths import DEFAULT_ONNX_DIR
 from .common import console, err_console, user_errors
+from .options import OnnxDirOption
 from .styles import resolved
 
 if TYPE_CHECKING:
@@ -39,8 +41,6 @@ class Precision(str, enum.Enum):
 
 VARIANTS = {Precision.fp32: "", Precision.fp16: ".fp16", Precision.int8: ".int8"}
 
-OnnxDir = Annotated[Path, typer.Option("--onnx", file_okay=False,
-                                       help="Folder with the graphs of adain export --onnx.")]
 Size = Annotated[int | None, typer.Option(
     min=9, help="Inference size: the longer side, in pixels; without it, the frame's own.")]
 AlphaOpt = Annotated[float, typer.Option(min=0.0, max=1.0, help="Style strength.")]
@@ -67,7 +67,7 @@ def webcam(
         help="Style image or bundled style's name (adain styles); repeat to switch with n/p.")],
     source: Annotated[str, typer.Option(
         help="Camera index, video file, stream URL or folder of images.")] = "0",
-    onnx_dir: OnnxDir = Path("models/onnx"),
+    onnx_dir: OnnxDirOption = DEFAULT_ONNX_DIR,
     size: Size = 512,
     style_size: StyleSize = 512,
     crop: Crop = False,
@@ -121,7 +121,7 @@ def video(
         "--output", "-o", help="Output .mp4 for one input, else a folder "
                                "[default: INPUT_stylized_STYLE.mp4 beside the input].")
     ] = None,
-    onnx_dir: OnnxDir = Path("models/onnx"),
+    onnx_dir: OnnxDirOption = DEFAULT_ONNX_DIR,
     size: Size = None,
     style_size: StyleSize = 512,
     crop: Crop = False,
