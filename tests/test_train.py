@@ -346,3 +346,17 @@ def test_help_shows_choices_and_each_default_once():
     assert all(line.count("[default:") <= 1 for line in lines)
     assert f"[default: {TrainConfig.iters}]" in result.output
     assert "[default: 0.0001]" in result.output and "[default: off]" in result.output
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="advisory locks are POSIX here")
+def test_a_second_run_in_a_folder_in_use_is_refused(folders, published_weights, tmp_path):
+    import fcntl
+
+    run = tmp_path / "busy"
+    run.mkdir()
+    with open(run / ".lock", "a+") as held:  # as a first adain train holds it
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(AdaINError, match="another adain train is running in"):
+            train(config_for(folders, published_weights, run, iters=1))
+    assert not (run / "config.json").exists()  # nothing of the second start was written
+    train(config_for(folders, published_weights, run, iters=1))  # free again: it runs

@@ -19,15 +19,21 @@ again there with the new settings.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
 
 import torch
 from torch.nn.parallel import DistributedDataParallel
@@ -101,19 +107,41 @@ def train(config: TrainConfig, on_progress: Callable[[TrainProgress], None] | No
     run = Path(config.out)
     process = process or distributed.from_environment()
     check_writable_path(run, folder=True)
-    if resume:
-        refuse_fixed_changes(load_run_config(run), config, run)
-    else:
-        _check_new_run(run, process)
-    device = resolve_device(config.device)
-    if device.type == "cuda" and process.distributed:
-        device = torch.device("cuda", process.local_rank)
-        torch.cuda.set_device(device)
-    distributed.init(process, device)
-    try:
-        return _Trainer(config, process, device).run(on_progress)
-    finally:
-        distributed.shutdown(process)
+    with _run_lock(run, process):
+        if resume:
+            refuse_fixed_changes(load_run_config(run), config, run)
+        else:
+            _check_new_run(run, process)
+        device = resolve_device(config.device)
+        if device.type == "cuda" and process.distributed:
+            device = torch.device("cuda", process.local_rank)
+            torch.cuda.set_device(device)
+        distributed.init(process, device)
+        try:
+            return _Trainer(config, process, device).run(on_progress)
+        finally:
+            distributed.shutdown(process)
+
+
+@contextlib.contextmanager
+def _run_lock(run: Path, process: distributed.Process) -> Iterator[None]:
+    """RUN/.lock, held by the main process while it trains: a second ``adain train`` on
+    the same folder (a restart, a resume) is refused instead of writing beside the first.
+    The operating system drops the lock when the process dies, however it dies."""
+    if not process.is_main or fcntl is None:  # Windows: no advisory locks here
+        yield
+        return
+    run.mkdir(parents=True, exist_ok=True)
+    with open(run / ".lock", "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise AdaINError(f"another adain train is running in {run}; wait for it to "
+                             "finish, or stop it (Ctrl-C saves a checkpoint) and resume") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 class _Trainer:
