@@ -107,20 +107,21 @@ def train(config: TrainConfig, on_progress: Callable[[TrainProgress], None] | No
     run = Path(config.out)
     process = process or distributed.from_environment()
     check_writable_path(run, folder=True)
-    with _run_lock(run, process):
-        if resume:
-            refuse_fixed_changes(load_run_config(run), config, run)
-        else:
-            _check_new_run(run, process)
-        device = resolve_device(config.device)
-        if device.type == "cuda" and process.distributed:
-            device = torch.device("cuda", process.local_rank)
-            torch.cuda.set_device(device)
-        distributed.init(process, device)
-        try:
-            return _Trainer(config, process, device).run(on_progress)
-        finally:
-            distributed.shutdown(process)
+    if resume:
+        refuse_fixed_changes(load_run_config(run), config, run)
+    else:
+        _check_new_run(run, process)
+    device = resolve_device(config.device)
+    if device.type == "cuda" and process.distributed:
+        device = torch.device("cuda", process.local_rank)
+        torch.cuda.set_device(device)
+    distributed.init(process, device)
+    try:
+        trainer = _Trainer(config, process, device)  # checks the data before RUN is made
+        with _run_lock(run, process):
+            return trainer.run(on_progress)
+    finally:
+        distributed.shutdown(process)
 
 
 @contextlib.contextmanager
