@@ -15,6 +15,7 @@ all read pictures through here, so a picture means the same to each of them.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import logging
 import warnings
@@ -123,8 +124,9 @@ def _is_srgb(description: str) -> bool:
     return "srgb" in text and "linear" not in text
 
 
+@functools.cache
 def srgb_profile() -> bytes:
-    """An sRGB ICC profile to embed in written pictures (what they are)."""
+    """An sRGB ICC profile to embed in written pictures (what they are); built once."""
     return ImageCms.ImageCmsProfile(_SRGB).tobytes()
 
 

@@ -27,6 +27,7 @@ import numpy as np
 from common import cpu_name
 
 from adain.realtime.probe import ffmpeg
+from adain.realtime.sources import open_source
 from adain.realtime.video import stylize_video
 
 MATCH_WIDTH = 160  # frames are compared at most this wide
@@ -45,17 +46,15 @@ def vfr_clip(path: Path) -> Path:
 
 
 def timed_frames(path: Path) -> list[tuple[float, np.ndarray]]:
-    """(seconds, small float32 frame) for every frame, times from the container."""
-    capture = cv2.VideoCapture(str(path))
+    """(seconds, small float32 frame) for every frame, times as ``adain video`` reads them
+    (``Source.timed_frames``: the container's own)."""
     out = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            capture.release()
-            return out
-        scale = min(1.0, MATCH_WIDTH / frame.shape[1])
-        small = cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        out.append((capture.get(cv2.CAP_PROP_POS_MSEC) / 1000, small.astype(np.float32)))
+    with open_source(str(path)) as source:
+        for frame, seconds in source.timed_frames():
+            scale = min(1.0, MATCH_WIDTH / frame.shape[1])
+            small = cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+            out.append((seconds, small.astype(np.float32)))
+    return out
 
 
 def first_appearances(source: list, written: list) -> dict[int, float]:

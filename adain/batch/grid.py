@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
 from ..errors import AdaINError
 from ..images import save_image
-from ..picture import WRITABLE_EXTENSIONS, pil_to_array, read_errors, to_srgb
+from ..picture import WRITABLE_EXTENSIONS, open_image, pil_to_array
 from .jobs import Job
 
 log = logging.getLogger(__name__)
@@ -115,12 +115,10 @@ def read_thumbnail(path: Path, box: tuple[int, int]) -> Image.Image:
     """An input file fitted inside ``box``, read as the stylizer reads it (EXIF orientation
     applied, colour profile to sRGB, transparency on white), decoding JPEGs at a reduced
     scale."""
-    with read_errors(path), Image.open(path) as img:
-        img.draft("RGB", (max(box), max(box)))
-        img = ImageOps.exif_transpose(img)
-        if img.mode in ("RGB", "L"):  # shrink first; other modes convert at full size
-            img = fit_inside(img, box)
-        rgb = pil_to_array(to_srgb(img, path))  # (H, W, 3) float32 in [0, 1]
+    img = open_image(path, draft=(max(box), max(box)))
+    if img.mode in ("RGB", "L"):  # shrink first; other modes convert at full size
+        img = fit_inside(img, box)
+    rgb = pil_to_array(img)  # (H, W, 3) float32 in [0, 1]
     return fit_inside(Image.fromarray((rgb * 255.0 + 0.5).astype(np.uint8)), box)
 
 
