@@ -23,8 +23,9 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     target = Path(target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp" + target.suffix,
-                                   dir=target.parent)
+        # a hidden name that ends in .tmp: a temporary file a kill leaves behind is never
+        # taken for a picture (or a checkpoint) by a loader that globs by extension
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     except OSError as exc:
         raise AdaINError(f"cannot write {target}: {exc.strerror}; check the folder and its "
                          "permissions") from exc

@@ -10,6 +10,8 @@ from rich.logging import RichHandler
 
 from .. import __version__
 from .common import err_console
+from .dataset import EXAMPLES as DATASET_EXAMPLES
+from .dataset import merge_shards, stylize_dataset
 from .eval import EXAMPLES as EVAL_EXAMPLES
 from .eval import eval_command
 from .export import EXAMPLES as EXPORT_EXAMPLES
@@ -37,6 +39,8 @@ app = typer.Typer(
 )
 app.command(cls=Command, no_args_is_help=True, epilog=STYLIZE_EXAMPLES)(stylize)
 app.command(cls=Command)(styles)
+app.command(cls=Command, no_args_is_help=True, epilog=DATASET_EXAMPLES)(stylize_dataset)
+app.command(cls=Command, no_args_is_help=True)(merge_shards)
 app.command(cls=Command, no_args_is_help=True, epilog=TRAIN_EXAMPLES)(train)
 app.command(cls=Command, no_args_is_help=True, epilog=EXPORT_EXAMPLES)(export)
 app.command(cls=Command, no_args_is_help=True, epilog=OPTIMIZE_EXAMPLES)(optimize)
