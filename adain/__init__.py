@@ -13,6 +13,10 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "AdaINError": "adain.errors",
+    "StyleAugment": "adain.augment",
+    "StyleBank": "adain.dataset.bank",
+    "DatasetConfig": "adain.dataset.config",
+    "stylize_dataset": "adain.dataset.run",
     "Stylizer": "adain.stylizer",
     "StyleOptions": "adain.stylizer",
     "StyleStats": "adain.stylizer",
@@ -23,10 +27,15 @@ _EXPORTS = {
     "load_decoder": "adain.weights",
     "save_weights": "adain.weights",
 }
-__all__ = ["AdaINError", "Decoder", "Features", "StyleOptions", "StyleStats", "Stylizer",
-           "VGGEncoder", "__version__", "load_decoder", "load_encoder", "save_weights"]
+__all__ = ["AdaINError", "DatasetConfig", "Decoder", "Features", "StyleAugment", "StyleBank",
+           "StyleOptions", "StyleStats", "Stylizer", "VGGEncoder", "__version__", "load_decoder",
+           "load_encoder", "save_weights", "stylize_dataset"]
 
 if TYPE_CHECKING:
+    from .augment import StyleAugment
+    from .dataset.bank import StyleBank
+    from .dataset.config import DatasetConfig
+    from .dataset.run import stylize_dataset
     from .decoder import Decoder
     from .encoder import Features, VGGEncoder
     from .errors import AdaINError
