@@ -36,6 +36,7 @@ def write_text(path: Path, text: str) -> None:
 def check_run_record(out: Path, record: Mapping[str, object]) -> None:
     """Write ``OUT/run.json``, or refuse when the folder holds a run with another recipe."""
     path = out / RUN_FILE
+    record = json.loads(json.dumps(record))  # compared as JSON holds it: tuples are lists
     if path.is_file():
         try:
             old = json.loads(path.read_text(encoding="utf-8"))
@@ -63,13 +64,15 @@ def part_path(out: Path, kind: str, shard_name: str) -> Path:
 
 
 def write_part(out: Path, shard_name: str, records: Iterable[Mapping[str, object]],
-               skipped: Mapping[str, str]) -> None:
-    """This shard's manifest lines and skipped files (relative path -> why)."""
+               skipped: Mapping[tuple[str, str], str]) -> None:
+    """This shard's manifest lines and skipped files ((kind, relative path) -> why; kind is
+    content or style): ``skipped.txt`` has one ``kind<TAB>path<TAB>why`` line each."""
     lines = [json.dumps(r, sort_keys=True, ensure_ascii=False) for r in records]
     write_text(part_path(out, "manifest", shard_name),
                "".join(line + "\n" for line in lines))
     write_text(part_path(out, "skipped", shard_name),
-               "".join(f"{name}\t{why}\n" for name, why in sorted(skipped.items())))
+               "".join(f"{kind}\t{name}\t{' '.join(why.split())}\n"
+                       for (kind, name), why in sorted(skipped.items())))
 
 
 def merge_parts(out: Path, count: int | None = None) -> tuple[int, int] | None:
@@ -98,8 +101,9 @@ def merge_parts(out: Path, count: int | None = None) -> tuple[int, int] | None:
             skipped += skipped_part.read_text(encoding="utf-8").splitlines()
     records.sort(key=lambda line: json.loads(line)["output"])
     write_text(out / MANIFEST, "".join(line + "\n" for line in records))
-    write_text(out / SKIPPED, "".join(line + "\n" for line in sorted(skipped)))
-    return len(records), len(skipped)
+    # every shard lists the unreadable styles: each once
+    write_text(out / SKIPPED, "".join(line + "\n" for line in sorted(set(skipped))))
+    return len(records), len(set(skipped))
 
 
 def missing_parts(out: Path, count: int) -> list[int]:

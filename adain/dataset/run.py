@@ -136,7 +136,6 @@ class _Run:
         started = time.perf_counter()
         self._record()
         bank = self._bank(on_progress)
-        self.report.skipped.update({f"style {n}": why for n, why in bank.unreadable.items()})
         contents = relative_files(self.content_files, self.content_root)
         plan = plan_outputs(contents, bank.names, self.config.num_styles, self.config.alpha,
                             self.config.seed, self.config.format)
@@ -151,9 +150,12 @@ class _Run:
             self._stylize(todo, plan, bank, made, on_progress)
         finally:
             done = existing | made
+            skipped = {("style", name): why for name, why in bank.unreadable.items()}
+            skipped.update({("content", contents[i]): why for i, why in self._unreadable.items()})
+            self.report.skipped = {f"{kind} {name}": why for (kind, name), why in skipped.items()}
             records.write_part(self.out, self.shard.name,
                                [o.record() for i in mine for o in plan[i] if o.output in done],
-                               {contents[i]: why for i, why in self._unreadable.items()})
+                               skipped)
         self.report.made = len(made)
         self.report.seconds = time.perf_counter() - started
         self._merge()
