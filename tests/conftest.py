@@ -7,6 +7,11 @@ from helpers import SHARED_MEDIA, write_image
 from published import random_decoder, random_vgg, save_published
 
 
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "torchrun: starts several processes with torchrun (gloo "
+                                       "on the CPU); deselect with -m 'not torchrun'")
+
+
 @pytest.fixture(scope="session")
 def published_weights(tmp_path_factory) -> tuple[Path, Path]:
     """(vgg_normalised.pth, decoder.pth): random weights in the published files' format."""
