@@ -27,13 +27,6 @@ import adain
 from adain.dataset.plan import Shard, draw, plan_outputs
 from adain.errors import AdaINError
 
-# Product bug (found by these tests): run.json keeps alpha as a JSON list, [1.0, 1.0], and
-# records.check_run_record compares it with the new run's tuple, (1.0, 1.0), so every run into
-# a folder that already holds run.json is refused, whatever its options.
-RERUN_REFUSED = pytest.mark.xfail(strict=True, reason=(
-    "bug: a rerun into the same -o is always refused ('alpha [1.0, 1.0] there, (1.0, 1.0) "
-    "now'): run.json's alpha list is compared with the config's tuple"))
-
 # content path -> (size, output path with --format keep); class folders, three formats
 CONTENTS = {"cat/0.jpg": ((48, 40), "cat/0.jpg"), "cat/1.jpg": ((48, 40), "cat/1.jpg"),
             "cat/2.jpg": ((48, 40), "cat/2.jpg"), "dog/0.png": ((40, 48), "dog/0.png"),
@@ -195,7 +188,6 @@ def test_batch_size_and_workers_change_neither_the_manifest_nor_the_pixels(publi
     assert_same_pictures(one, three)
 
 
-@RERUN_REFUSED
 def test_two_shards_into_one_folder_merge_into_the_single_process_manifest(published_weights,
                                                                           reference, tmp_path):
     """--shard 0/2 then --shard 1/2 into one folder: the second merges; and adain merge-shards
@@ -218,11 +210,7 @@ def test_two_shards_into_one_folder_merge_into_the_single_process_manifest(publi
     assert (split / "manifest.jsonl").read_text() == (single / "manifest.jsonl").read_text()
 
 
-# The product's race under the bug above: each rank checks run.json, and a rank that finds the
-# other's file refuses; when both look before either writes, the run passes (1 run in 4 here).
 @pytest.mark.torchrun
-@pytest.mark.xfail(strict=False, reason=RERUN_REFUSED.kwargs["reason"] + "; under torchrun "
-                   "each rank checks run.json, so a rank that finds the other's file refuses")
 def test_torchrun_two_gloo_ranks_on_the_cpu_give_the_single_process_manifest(
         published_weights, reference, tmp_path):
     """torchrun --nproc_per_node=2 on the CPU (gloo): the two ranks share the style bank and
@@ -300,7 +288,6 @@ def test_a_sigkill_leaves_no_torn_or_half_named_file(killed_run):
                 assert rel in RECORD_FILES, f"{rel}: a file that is neither output nor record"
 
 
-@RERUN_REFUSED
 def test_a_rerun_after_a_sigkill_keeps_what_is_there_and_makes_the_rest(published_weights,
                                                                         killed_run, tmp_path):
     content, styles, out, args, made = killed_run
@@ -351,13 +338,12 @@ def test_an_unreadable_content_file_is_skipped_and_listed_and_the_run_goes_on(
     assert "3 images: made 2 outputs" in result.output
     assert output_files(out) == sorted(output for _, output in SMALL.values())
     assert [line["content"] for line in manifest(out)] == sorted(SMALL)
-    name, why = (out / "skipped.txt").read_text().splitlines()[0].split("\t")
+    kind, name, why = (out / "skipped.txt").read_text().splitlines()[0].split("\t")
+    assert kind == "content"
     assert (out / "skipped.txt").read_text().count("\n") == 1
     assert name == "dog/notes.jpg" and reason in why
 
 
-@pytest.mark.xfail(strict=True, reason="bug: the summary counts only unreadable styles "
-                   "(report.skipped); unreadable contents go to skipped.txt but not the count")
 def test_the_summary_counts_an_unreadable_content_file(published_weights, tmp_path):
     content, styles = make_dataset(tmp_path, SMALL)
     (content / "dog" / "notes.jpg").write_text("not a picture\n")
@@ -367,8 +353,6 @@ def test_the_summary_counts_an_unreadable_content_file(published_weights, tmp_pa
     assert "skipped 1 file that could not be read" in result.output
 
 
-@pytest.mark.xfail(strict=True, reason="bug: an unreadable style is counted and the summary "
-                   "says 'all are listed in OUT/skipped.txt', but skipped.txt lists contents only")
 def test_an_unreadable_style_is_listed_in_skipped_txt(published_weights, tmp_path):
     content, styles = make_dataset(tmp_path, SMALL)
     (styles / "broken.jpg").write_text("not a picture\n")
@@ -422,7 +406,6 @@ def test_the_stylized_imagenet_preset_makes_224_pixel_pngs(published_weights, tm
 
 
 # -- 6. what is refused --------------------------------------------------------------------
-@RERUN_REFUSED
 def test_a_rerun_with_another_seed_is_refused_naming_the_difference(published_weights,
                                                                     tmp_path):
     content, styles = make_dataset(tmp_path, SMALL)
