@@ -1,7 +1,7 @@
 """Images per second of `adain stylize-dataset` beside bethgelab/stylize-datasets' stylize.py.
 
-    python bench/dataset_bench.py [--peer DIR] [--vgg V --decoder D] [--images 24]
-                                  [--images-original 8] [--repeats 2] [--quick]
+    python bench/dataset_bench.py [--peer DIR] [--vgg V --decoder D] [--images 32]
+                                  [--images-original 12] [--repeats 2] [--quick]
 
 Both tools stylise the same ImageNet-like content tree (built in a temporary folder from
 ../shared/media/content: three class folders of JPEGs at ImageNet's sizes, 500x375 and the
@@ -16,14 +16,15 @@ one style per image, alpha 1, on the same device, in two settings:
 
 Every run is a whole command timed from outside (start-up, loading the weights and, for
 ours, building the style bank included), into a fresh output folder (a rerun of ours would
-resume and skip). Each tool is run on the whole tree (N images) and right after (or
-before) on its first half, the tools in turn: "whole" is N / t(N); "steady" is (N/2) /
-(t(N) - t(N/2)), the rate once started, and "start" 2 t(N/2) - t(N), the fixed cost (for
-ours, building the style bank is most of it). Each time is the median of --repeats runs;
-the peer draws its styles unseeded, so its times vary with the styles' sizes. Ours is also
-timed with --precision bf16 (where the CPU has bf16), --batch-size 4 and --workers 0 in
-the second setting; and, if ``adain.StyleAugment`` exists, its images/s at batches of 1, 4
-and 8 at 224x224 from the bank ours wrote.
+resume and skip): "whole" is N / t(N) for N content images. "steady" is the rate once
+started, read from the outputs' modification times: (N - B) / (last - first), B the batch
+size (a batch's pictures are saved together); "start" is t(N) - N / steady, the fixed cost
+(for ours, building the style bank is most of it). The tools run in turn; each figure is
+the median of --repeats runs. The peer draws its styles unseeded (each run other ones), and
+encodes each image's style again, so its times vary with the styles' sizes. Ours is also
+timed with --precision bf16 (where the CPU has bf16), --batch-size 4 and --workers 0 in the
+second setting; and, if ``adain.StyleAugment`` exists, its images/s at batches of 1, 4 and
+8 at 224x224 from the bank ours wrote.
 
 Running it beside the peer
 --------------------------
@@ -74,21 +75,17 @@ VARIANTS = {"--precision bf16": ["--precision", "bf16"], "--batch-size 4": ["--b
 
 @dataclass
 class Timing:
-    half: float  # seconds on the first N/2 images
-    full: float  # seconds on all N
-    images: int  # N
+    seconds: float  # the whole command
+    steady: float  # images/s between the first and the last output saved
+    images: int
 
     @property
     def whole(self) -> float:
-        return self.images / self.full
-
-    @property
-    def steady(self) -> float:
-        return (self.images // 2) / max(self.full - self.half, 1e-9)
+        return self.images / self.seconds
 
     @property
     def start(self) -> float:
-        return 2 * self.half - self.full
+        return self.seconds - self.images / self.steady
 
 
 # -- the content tree ---------------------------------------------------------------------
@@ -104,18 +101,17 @@ def variant(photo: Image.Image, k: int, size: tuple[int, int]) -> Image.Image:
     return ImageOps.mirror(picture) if k % 2 else picture
 
 
-def content_trees(folder: Path, count: int) -> tuple[Path, Path]:
-    """(a tree of ``count`` JPEGs in class folders, a tree of its first count // 2)."""
+def content_tree(folder: Path, count: int) -> Path:
+    """A tree of ``count`` JPEGs in class folders."""
     photos = [Image.open(p).convert("RGB") for p in sorted((MEDIA / "content").iterdir())
               if p.suffix.lower() in (".jpg", ".jpeg", ".png")]
-    full, half = folder / "content", folder / "content-half"
+    root = folder / "content"
     for k in range(count):
         cls = CLASSES[k % len(CLASSES)]
         picture = variant(photos[k % len(photos)], k // len(photos) + k, SIZES[k % len(SIZES)])
-        for root in (full, half) if k < count // 2 else (full,):
-            (root / cls).mkdir(parents=True, exist_ok=True)
-            picture.save(root / cls / f"{cls}_{k:05d}.jpg", quality=90)
-    return full, half
+        (root / cls).mkdir(parents=True, exist_ok=True)
+        picture.save(root / cls / f"{cls}_{k:05d}.jpg", quality=90)
+    return root
 
 
 # -- the two tools --------------------------------------------------------------------------
@@ -145,7 +141,7 @@ def peer_python_ready(python: str) -> bool:
 
 
 class Tools:
-    """Runs each tool once into a fresh output folder and returns its wall seconds."""
+    """Runs a tool once into a fresh output folder: (its wall seconds, its steady images/s)."""
 
     def __init__(self, args: argparse.Namespace, work: Path, vgg: Path, decoder: Path,
                  styles: Path, peer: Path | None) -> None:
@@ -165,28 +161,26 @@ class Tools:
         self.runs += 1
         return self.work / f"out-{self.runs}"
 
-    def peer_run(self, content: Path, options: list[str]) -> float:
+    def peer_run(self, content: Path, options: list[str]) -> tuple[float, float]:
         out = self._out()
         command = [self.args.peer_python, str(self.peer / "stylize.py"), "--content-dir",
                    str(content), "--style-dir", str(self.styles), "--output-dir", str(out),
                    *options]
         seconds = self._timed(command, self.peer_cwd)
-        self._check(out, content, sum(1 for p in out.rglob("*") if p.is_file()), "peer")
-        return seconds
+        return seconds, self._steady(out, content, 1, "peer")
 
-    def ours_run(self, content: Path, options: list[str]) -> float:
+    def ours_run(self, content: Path, options: list[str]) -> tuple[float, float]:
         out = self._out()
         command = [sys.executable, "-m", "adain", "stylize-dataset", str(content),
                    "--style-dir", str(self.styles), "-o", str(out), "--vgg", str(self.vgg),
                    "--decoder", str(self.decoder), "--device", self.args.device, *options]
         seconds = self._timed(command, self.work)
-        manifest = out / "manifest.jsonl"
-        made = len(manifest.read_text().splitlines()) if manifest.is_file() else 0
         if "stylized-imagenet" in options and (out / "style_bank.safetensors").is_file():
             self.bank = self.work / "style_bank.safetensors"
             shutil.copy2(out / "style_bank.safetensors", self.bank)
-        self._check(out, content, made, "ours")
-        return seconds
+        batch = (int(options[options.index("--batch-size") + 1]) if "--batch-size" in options
+                 else 16 if self.args.device == "cuda" else 1)  # ours' default
+        return seconds, self._steady(out, content, batch, "ours")
 
     def _timed(self, command: list[str], cwd: Path) -> float:
         start = time.perf_counter()
@@ -198,15 +192,21 @@ class Tools:
         return seconds
 
     @staticmethod
-    def _check(out: Path, content: Path, made: int, who: str) -> None:
-        wanted = sum(1 for p in content.rglob("*.jpg"))
-        if made != wanted:
-            print(f"warning: {who} made {made} outputs of {wanted} in {out}")
+    def _steady(out: Path, content: Path, batch: int, who: str) -> float:
+        """Images/s between the first and the last picture saved (a batch's at once), after
+        checking that there is one per content image; ``out`` is then removed."""
+        times = sorted(p.stat().st_mtime for p in out.rglob("*")
+                       if p.suffix in (".jpg", ".png") and not p.name.startswith("."))
+        wanted = sum(1 for _ in content.rglob("*.jpg"))
+        if len(times) != wanted:
+            print(f"warning: {who} made {len(times)} outputs of {wanted} in {out}")
         shutil.rmtree(out, ignore_errors=True)
+        span = times[-1] - times[0] if times else 0.0
+        return (len(times) - batch) / span if len(times) > batch and span > 0 else float("nan")
 
 
 # -- measuring --------------------------------------------------------------------------------
-def measure(tools: Tools, trees: tuple[Path, Path], images: int, setting: str,
+def measure(tools: Tools, content: Path, images: int, setting: str,
             repeats: int, variants: dict[str, list[str]]) -> dict[str, Timing]:
     """Timings of the peer, ours and ours with each of ``variants``, run in turn."""
     peer_options, ours_options = SETTINGS[setting]
@@ -215,16 +215,16 @@ def measure(tools: Tools, trees: tuple[Path, Path], images: int, setting: str,
         runners = {"peer": lambda c: tools.peer_run(c, peer_options), **runners}
     for name, extra in variants.items():
         runners[f"ours {name}"] = lambda c, extra=extra: tools.ours_run(c, ours_options + extra)
-    seconds: dict[tuple[str, int], list[float]] = {}
-    full, half = trees
-    for repeat in range(repeats):
-        for name, run in runners.items():  # a tool's two runs side by side, half first or last
-            for which, tree in ((0, half), (1, full))[::-1 if repeat % 2 else 1]:
-                seconds.setdefault((name, which), []).append(run(tree))
-                print(f"  {setting:>17} {name:<22} {images if which else images // 2:>3} "
-                      f"images {seconds[name, which][-1]:7.1f} s", flush=True)
-    return {name: Timing(statistics.median(seconds[name, 0]),
-                         statistics.median(seconds[name, 1]), images) for name in runners}
+    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in runners}
+    for _ in range(repeats):
+        for name, run in runners.items():
+            runs[name].append(run(content))
+            seconds, steady = runs[name][-1]
+            print(f"  {setting:>17} {name:<22} {images:>3} images {seconds:7.1f} s, "
+                  f"steady {steady:6.3f} images/s", flush=True)
+    return {name: Timing(statistics.median(s for s, _ in done),
+                         statistics.median(r for _, r in done), images)
+            for name, done in runs.items()}
 
 
 def bf16_supported() -> bool:
@@ -278,11 +278,8 @@ def table(results: dict[str, dict[str, Timing]]) -> None:
             start = f"{peer.start:>5.1f}" if peer else f"{'-':>5}"
             print(f"{label:<36} {ours.images:>6} | {left} | {ours.whole:>7.3f} "
                   f"{ours.steady:>8.3f} | {ratio} | {start} {ours.start:>5.1f}")
-    print("whole: N / t(N) of the whole command; steady: (N/2) / (t(N) - t(N/2)); start: "
-          "2 t(N/2) - t(N)")
-    if any(t.start < 0 for timings in results.values() for t in timings.values()):
-        print("a start below 0: the machine's speed changed between a tool's two runs (or "
-              "the peer drew larger styles); --repeats 3 or more steadies it")
+    print("whole: N / t(N), the whole command; steady: between the first and the last "
+          "output saved; start: t(N) - N / steady")
     print("stylized-imagenet: peer --content-size 256 --crop 224 --style-size 224 (styles "
           "not cropped, JPEG out); ours --preset stylized-imagenet (styles cropped square, "
           "PNG out)")
@@ -296,16 +293,16 @@ def parse() -> argparse.Namespace:
                         help="the Python that runs the peer (needs tqdm) [default: this one]")
     parser.add_argument("--vgg", type=Path, help="vgg_normalised.pth (default: random)")
     parser.add_argument("--decoder", type=Path, help="decoder.pth (default: random)")
-    parser.add_argument("--images", type=int, default=24,
-                        help="content images in the stylized-imagenet setting [default: 24]")
-    parser.add_argument("--images-original", type=int, default=8,
-                        help="content images in the original-size setting [default: 8]")
+    parser.add_argument("--images", type=int, default=32,
+                        help="content images in the stylized-imagenet setting [default: 32]")
+    parser.add_argument("--images-original", type=int, default=12,
+                        help="content images in the original-size setting [default: 12]")
     parser.add_argument("--repeats", type=int, default=2,
                         help="runs per time, their median [default: 2]")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("--no-variants", action="store_true",
                         help="skip ours with bf16, --batch-size 4 and --workers 0")
-    parser.add_argument("--quick", action="store_true", help="a tiny run: 4 and 2 images, "
+    parser.add_argument("--quick", action="store_true", help="a tiny run: 6 and 3 images, "
                         "one repeat, no variants, StyleAugment at batch 1")
     args = parser.parse_args()
     if (args.vgg is None) != (args.decoder is None):
@@ -314,9 +311,9 @@ def parse() -> argparse.Namespace:
         if path is not None and not path.exists():
             parser.error(f"{path}: no such file or folder")
     if args.quick:
-        args.images, args.images_original, args.repeats, args.no_variants = 4, 2, 1, True
-    if min(args.images, args.images_original) < 2 or args.repeats < 1:
-        parser.error("--images and --images-original need at least 2, --repeats 1")
+        args.images, args.images_original, args.repeats, args.no_variants = 6, 3, 1, True
+    if min(args.images, args.images_original) < 3 or args.repeats < 1:
+        parser.error("--images and --images-original need at least 3, --repeats 1")
     return args
 
 
@@ -336,8 +333,8 @@ def main() -> None:
         results = {}
         for setting, images in (("original", args.images_original),
                                 ("stylized-imagenet", args.images)):
-            trees = content_trees(work / setting, images)
-            results[setting] = measure(tools, trees, images, setting, args.repeats,
+            content = content_tree(work / setting, images)
+            results[setting] = measure(tools, content, images, setting, args.repeats,
                                        variants if setting == "stylized-imagenet" else {})
         styles = len([p for p in (MEDIA / "style").iterdir() if p.is_file()])
         print(f"CPU: {cpu_name()} ({os.cpu_count()} cores), device {args.device}; "
