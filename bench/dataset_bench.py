@@ -64,10 +64,14 @@ PEER_MIRROR = Path("/work/.mirror/bethgelab+stylize-datasets/repo")
 PEER_URL = "https://github.com/bethgelab/stylize-datasets"
 CLASSES = ("n01440764", "n02102040", "n02979186")  # three ImageNet synsets
 SIZES = ((500, 375), (500, 375), (500, 333), (375, 500))  # ImageNet's commonest (w, h)
-SETTINGS = {  # name: (the peer's options, ours)
-    "original": ([], ["--content-size", "0", "--style-size", "512"]),
-    "stylized-imagenet": (["--content-size", "256", "--crop", "224", "--style-size", "224"],
-                          ["--preset", "stylized-imagenet"]),
+_SIN_PEER = ["--content-size", "256", "--crop", "224", "--style-size", "224"]
+_SIN_OURS = ["--content-size", "256", "--crop", "224", "--style-size", "224", "--style-crop",
+             "--format", "png"]  # what --preset stylized-imagenet sets, less --num-styles 1
+SETTINGS = {  # name: (the peer's options, ours, outputs per content image)
+    "original": ([], ["--content-size", "0", "--style-size", "512"], 1),
+    "stylized-imagenet": (_SIN_PEER, ["--preset", "stylized-imagenet"], 1),
+    "stylized-imagenet sizes, 4 styles": (_SIN_PEER + ["--num-styles", "4"],
+                                          _SIN_OURS + ["--num-styles", "4"], 4),
 }
 VARIANTS = {"--precision bf16": ["--precision", "bf16"], "--batch-size 4": ["--batch-size", "4"],
             "--workers 0": ["--workers", "0"]}
@@ -161,15 +165,15 @@ class Tools:
         self.runs += 1
         return self.work / f"out-{self.runs}"
 
-    def peer_run(self, content: Path, options: list[str]) -> tuple[float, float]:
+    def peer_run(self, content: Path, options: list[str], k: int) -> tuple[float, float]:
         out = self._out()
         command = [self.args.peer_python, str(self.peer / "stylize.py"), "--content-dir",
                    str(content), "--style-dir", str(self.styles), "--output-dir", str(out),
                    *options]
         seconds = self._timed(command, self.peer_cwd)
-        return seconds, self._steady(out, content, 1, "peer")
+        return seconds, self._steady(out, content, k, k, "peer")
 
-    def ours_run(self, content: Path, options: list[str]) -> tuple[float, float]:
+    def ours_run(self, content: Path, options: list[str], k: int) -> tuple[float, float]:
         out = self._out()
         command = [sys.executable, "-m", "adain", "stylize-dataset", str(content),
                    "--style-dir", str(self.styles), "-o", str(out), "--vgg", str(self.vgg),
@@ -180,7 +184,7 @@ class Tools:
             shutil.copy2(out / "style_bank.safetensors", self.bank)
         batch = (int(options[options.index("--batch-size") + 1]) if "--batch-size" in options
                  else 16 if self.args.device == "cuda" else 1)  # ours' default
-        return seconds, self._steady(out, content, batch, "ours")
+        return seconds, self._steady(out, content, batch * k, k, "ours")
 
     def _timed(self, command: list[str], cwd: Path) -> float:
         start = time.perf_counter()
@@ -192,12 +196,13 @@ class Tools:
         return seconds
 
     @staticmethod
-    def _steady(out: Path, content: Path, batch: int, who: str) -> float:
-        """Images/s between the first and the last picture saved (a batch's at once), after
-        checking that there is one per content image; ``out`` is then removed."""
+    def _steady(out: Path, content: Path, batch: int, k: int, who: str) -> float:
+        """Outputs/s between the first and the last picture saved (a batch's, ``batch``
+        outputs, at once), after checking that there are ``k`` per content image; ``out`` is
+        then removed."""
         times = sorted(p.stat().st_mtime for p in out.rglob("*")
                        if p.suffix in (".jpg", ".png") and not p.name.startswith("."))
-        wanted = sum(1 for _ in content.rglob("*.jpg"))
+        wanted = k * sum(1 for _ in content.rglob("*.jpg"))
         if len(times) != wanted:
             print(f"warning: {who} made {len(times)} outputs of {wanted} in {out}")
         shutil.rmtree(out, ignore_errors=True)
@@ -209,21 +214,22 @@ class Tools:
 def measure(tools: Tools, content: Path, images: int, setting: str,
             repeats: int, variants: dict[str, list[str]]) -> dict[str, Timing]:
     """Timings of the peer, ours and ours with each of ``variants``, run in turn."""
-    peer_options, ours_options = SETTINGS[setting]
-    runners = {"ours": lambda c: tools.ours_run(c, ours_options)}
+    peer_options, ours_options, k = SETTINGS[setting]
+    runners = {"ours": lambda c: tools.ours_run(c, ours_options, k)}
     if tools.peer is not None:
-        runners = {"peer": lambda c: tools.peer_run(c, peer_options), **runners}
+        runners = {"peer": lambda c: tools.peer_run(c, peer_options, k), **runners}
     for name, extra in variants.items():
-        runners[f"ours {name}"] = lambda c, extra=extra: tools.ours_run(c, ours_options + extra)
+        runners[f"ours {name}"] = lambda c, extra=extra: tools.ours_run(c, ours_options + extra,
+                                                                         k)
     runs: dict[str, list[tuple[float, float]]] = {name: [] for name in runners}
     for _ in range(repeats):
         for name, run in runners.items():
             runs[name].append(run(content))
             seconds, steady = runs[name][-1]
-            print(f"  {setting:>17} {name:<22} {images:>3} images {seconds:7.1f} s, "
-                  f"steady {steady:6.3f} images/s", flush=True)
+            print(f"  {setting:>17} {name:<22} {images * k:>3} outputs {seconds:7.1f} s, "
+                  f"steady {steady:6.3f} outputs/s", flush=True)
     return {name: Timing(statistics.median(s for s, _ in done),
-                         statistics.median(r for _, r in done), images)
+                         statistics.median(r for _, r in done), images * k)
             for name, done in runs.items()}
 
 
@@ -262,9 +268,9 @@ def style_augment(bank: Path | None, vgg: Path, decoder: Path, batches: list[int
 
 # -- the report -----------------------------------------------------------------------------
 def table(results: dict[str, dict[str, Timing]]) -> None:
-    print(f"{'setting':<36} {'images':>6} | {'peer img/s':>16} | {'ours img/s':>16} | "
+    print(f"{'setting':<36} {'outputs':>7} | {'peer outputs/s':>16} | {'ours outputs/s':>16} | "
           f"{'ours/peer':>13} | {'start s':>11}")
-    print(f"{'':<36} {'':>6} | {'whole':>7} {'steady':>8} | {'whole':>7} {'steady':>8} | "
+    print(f"{'':<36} {'':>7} | {'whole':>7} {'steady':>8} | {'whole':>7} {'steady':>8} | "
           f"{'whole':>6} {'steady':>6} | {'peer':>5} {'ours':>5}")
     for setting, timings in results.items():
         peer = timings.get("peer")
@@ -276,9 +282,10 @@ def table(results: dict[str, dict[str, Timing]]) -> None:
             ratio = (f"{ours.whole / peer.whole:>5.2f}x {ours.steady / peer.steady:>5.2f}x"
                      if peer else f"{'-':>6} {'-':>6}")
             start = f"{peer.start:>5.1f}" if peer else f"{'-':>5}"
-            print(f"{label:<36} {ours.images:>6} | {left} | {ours.whole:>7.3f} "
+            print(f"{label:<36} {ours.images:>7} | {left} | {ours.whole:>7.3f} "
                   f"{ours.steady:>8.3f} | {ratio} | {start} {ours.start:>5.1f}")
-    print("whole: N / t(N), the whole command; steady: between the first and the last "
+    print("outputs: stylised pictures made (one per content image, or four); "
+          "whole: N / t(N), the whole command; steady: between the first and the last "
           "output saved; start: t(N) - N / steady")
     print("original: JPEG out, ours at quality 95, the peer at PIL's default 75")
     print("stylized-imagenet: peer --content-size 256 --crop 224 --style-size 224 (styles "
@@ -298,6 +305,8 @@ def parse() -> argparse.Namespace:
                         help="content images in the stylized-imagenet setting [default: 32]")
     parser.add_argument("--images-original", type=int, default=12,
                         help="content images in the original-size setting [default: 12]")
+    parser.add_argument("--images-four", type=int, default=8,
+                        help="content images in the four-styles setting [default: 8]")
     parser.add_argument("--repeats", type=int, default=2,
                         help="runs per time, their median [default: 2]")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
@@ -337,6 +346,10 @@ def main() -> None:
             content = content_tree(work / setting, images)
             results[setting] = measure(tools, content, images, setting, args.repeats,
                                        variants if setting == "stylized-imagenet" else {})
+        four = "stylized-imagenet sizes, 4 styles"
+        if not args.quick:
+            content = content_tree(work / "four", args.images_four)
+            results[four] = measure(tools, content, args.images_four, four, args.repeats, {})
         styles = len([p for p in (MEDIA / "style").iterdir() if p.is_file()])
         print(f"CPU: {cpu_name()} ({os.cpu_count()} cores), device {args.device}; "
               f"{styles} styles from shared/media/style; "

@@ -101,7 +101,8 @@ def stylize_dataset(
     ] = None,
     workers: Annotated[int | None, typer.Option(
         min=0, show_default=False, help="Processes decoding images (and threads writing "
-                                        "them)." + _default("workers"))] = None,
+                                        "them) [default: up to 8 beside a GPU, a quarter of "
+                                        "the cores on the CPU].")] = None,
     device: Annotated[Device | None, typer.Option(
         help=DEVICE_HELP + " Under torchrun: one GPU per process.", show_default=False)] = None,
     precision: Annotated[Precision | None, typer.Option(
@@ -194,6 +195,9 @@ def _summarise(report, config: DatasetConfig) -> None:
         err_console.print(f"[yellow]skipped {plural(len(report.skipped), 'file')} that could "
                           f"not be read, e.g. {escape(first[1])}; all are listed in "
                           f"{out}/skipped.txt[/]", soft_wrap=True)
+    if report.bf16_unused and report.made >= 100:
+        console.print("[dim]this CPU has bf16 instructions: --precision bf16 runs about 1.7x "
+                      "faster, within a few levels of these fp32 pictures[/]")
     if report.merged is not None:
         console.print(f"manifest: {out}/manifest.jsonl ({plural(report.merged[0], 'output')})")
     elif report.waiting_for:

@@ -61,6 +61,7 @@ class DatasetReport:
     skipped: dict[str, str] = field(default_factory=dict)  # content or style -> why
     seconds: float = 0.0
     merged: tuple[int, int] | None = None  # (outputs, skipped) in the merged manifest
+    bf16_unused: bool = False  # fp32 ran on a CPU with bf16 instructions (bf16 is faster)
     waiting_for: list[int] = field(default_factory=list)  # shards whose parts are missing
 
 
@@ -125,6 +126,7 @@ class _Run:
         self.encoder = self._ready(encoder.module)
         self.decoder = self._ready(load_decoder(config.decoder).module)
         self.batch_size = config.batch_size or (16 if device.type == "cuda" else 1)
+        self.workers = config.workers_for(device.type)
         self.autocast = _autocast(config.precision, device)
         self._unreadable: dict[int, str] = {}  # content index -> why
 
@@ -157,6 +159,8 @@ class _Run:
                                [o.record() for i in mine for o in plan[i] if o.output in done],
                                skipped)
         self.report.made = len(made)
+        self.report.bf16_unused = (self.config.precision == "fp32" and self.device.type == "cpu"
+                                   and torch.ops.mkldnn._is_mkldnn_bf16_supported())
         self.report.seconds = time.perf_counter() - started
         self._merge()
         return self.report
@@ -198,7 +202,7 @@ class _Run:
             bank = matching_bank(path, key)  # another shard may have built it meanwhile
             if bank is None:
                 bank = build_bank(self.style_files, self.style_root, self.encoder,
-                                  self.encoder_sha, recipe, self.device, config.workers,
+                                  self.encoder_sha, recipe, self.device, self.workers,
                                   self.process.rank, self.process.world_size, advance)
                 if self.process.is_main:
                     bank.save(path)
@@ -209,8 +213,8 @@ class _Run:
                  made: set[str], on_progress: Callable[[DatasetProgress], object]) -> None:
         dataset = ContentImages(self.content_files, todo, self.config.content_size,
                                 self.config.crop)
-        items = load_contents(dataset, self.config.workers, self.device.type == "cuda")
-        writer = _Writer(max(1, self.config.workers), self.config.quality, self.out, made)
+        items = load_contents(dataset, self.workers, self.device.type == "cuda")
+        writer = _Writer(max(1, self.workers), self.config.quality, self.out, made)
         done = 0
         on_progress(DatasetProgress("images", 0, len(todo)))
 
