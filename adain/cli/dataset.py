@@ -145,14 +145,20 @@ def stylize_dataset(
             format=_value(format), quality=quality, shard=shard, overwrite=overwrite or None,
             style_bank=None if style_bank is None else str(style_bank),
             vgg=vgg, decoder=None if decoder is None else str(decoder))
+        from ..dataset.run import DatasetStopped
         from ..dataset.run import stylize_dataset as run
         from ..train.distributed import from_environment
 
-        if from_environment().is_main:
+        main = from_environment().is_main  # under torchrun only rank 0 shows progress
+        try:
+            if not main:
+                run(config)
+                return
             report = _run_with_progress(run, config)
-        else:
-            run(config)
-            return
+        except DatasetStopped as stopped:
+            if main:
+                err_console.print(f"[yellow]{escape(str(stopped))}[/]", soft_wrap=True)
+            raise typer.Exit(130) from None
     _summarise(report, config)
 
 

@@ -65,6 +65,10 @@ class DatasetReport:
     waiting_for: list[int] = field(default_factory=list)  # shards whose parts are missing
 
 
+class DatasetStopped(AdaINError):
+    """Ctrl-C or SIGTERM: the writes in flight were finished and the manifest part written."""
+
+
 def stylize_dataset(config: DatasetConfig,
                     on_progress: Callable[[DatasetProgress], object] | None = None
                     ) -> DatasetReport:
@@ -119,6 +123,10 @@ class _Run:
         _check_folders(self.content_root, self.style_root, self.out)
         self.content_files = _list(self.content_root, "content")
         self.style_files = _list(self.style_root, "style")
+        if config.num_styles > len(self.style_files):  # before any work (plan_outputs too)
+            raise AdaINError(f"--num-styles {config.num_styles} but {self.style_root} holds "
+                             f"{len(self.style_files)} style images; each output of an image "
+                             "takes another style")
         self.shard = Shard.parse(config.shard).within(process.rank, process.world_size)
         self.report = DatasetReport(self.shard, device.type)
         encoder = load_encoder(config.vgg)
@@ -150,6 +158,11 @@ class _Run:
         made: set[str] = set()
         try:
             self._stylize(todo, plan, bank, made, on_progress)
+        except KeyboardInterrupt:
+            finished = len(existing | made)
+            raise DatasetStopped(f"stopped: {finished} of {len(mine) * self.config.num_styles} "
+                                 f"outputs are done and kept in {self.out}; run the same "
+                                 "command again to resume") from None
         finally:
             done = existing | made
             skipped = {("style", name): why for name, why in bank.unreadable.items()}
