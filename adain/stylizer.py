@@ -12,7 +12,7 @@ import hashlib
 import logging
 import math
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,13 +22,14 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import Tensor
 
-from . import images, ops
+from . import images, ops, tiling
 from .decoder import Decoder
 from .device import check_fits, resolve_device
 from .encoder import MIN_SIDE, VGGEncoder
 from .errors import AdaINError
 from .images import ImageSource, prepare, source_name
 from .paths import DEFAULT_DECODER, DEFAULT_VGG
+from .tiling import MIN_TILE
 from .weights import load_decoder, load_encoder
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ class StyleOptions:
     content_size: int = 512  # shorter side; 0 keeps the original size
     style_size: int = 512
     crop: bool = False  # centre square crop after resizing
+    tile: int | None = None  # None: tiles when the whole would not fit; 0: never; N: N px
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.alpha <= 1.0:
@@ -53,6 +55,9 @@ class StyleOptions:
             if size != 0 and not MIN_SIDE <= size:
                 raise AdaINError(f"sizes must be 0 (keep the original) or at least {MIN_SIDE} "
                                  f"pixels, got {size}")
+        if self.tile is not None and self.tile != 0 and self.tile < MIN_TILE:
+            raise AdaINError(f"tile must be 0 (never tile) or at least {MIN_TILE} pixels, got "
+                             f"{self.tile}")
         weights = self.interpolation_weights
         if weights is not None:
             if not all(math.isfinite(w) and w >= 0 for w in weights) or sum(weights) <= 0:
@@ -94,6 +99,8 @@ class Stylizer:
         self.decoder: Decoder = loaded.module.to(self.device).eval().requires_grad_(False)
         self._cache: OrderedDict[tuple, StyleStats] = OrderedDict()
         self._cache_size = cache_size
+        # Called with (tiles done, tiles in all) while a picture is stylised in tiles.
+        self.on_tile: Callable[[int, int], object] | None = None
 
     # -- inputs ---------------------------------------------------------------------------
     def prepare(self, source: ImageSource, size: int, crop: bool) -> Tensor:
@@ -126,7 +133,11 @@ class Stylizer:
         """Stylise one content image with one style, a blend of styles, or a masked pair."""
         if isinstance(styles, (str, Path, Image.Image, np.ndarray)):
             styles = [styles]
-        image = self.prepare(content, options.content_size, crop=False)
+        if options.tile == 0:
+            image = self.prepare(content, options.content_size, crop=False)
+        else:  # tiles may be used: only what is kept whole has to fit, on the host
+            image = prepare(content, options.content_size, False, torch.device("cpu"),
+                            tiling.KEPT_BYTES_PER_PIXEL)
         mask = None if options.mask is None else self._prepare_mask(options.mask, image.shape[-2:])
         if options.crop:
             side = options.content_size or min(image.shape[-2:])
@@ -152,7 +163,9 @@ class Stylizer:
         """(1, 3, H, W) in [0, 1] -> raw decoder output (1, 3, H, W), not clamped."""
         check_style_count(len(stats), options, mask is not None)
         h, w = content.shape[-2:]
-        check_fits(h, w, self.device, name)
+        tile = self._tile_size(h, w, options.tile, name)
+        if tile is not None:
+            return self._stylize_tiled(content, stats, options, mask, tile, name)
         try:
             with torch.inference_mode():
                 feat = self.encoder.encode(content.to(self.device))  # (1, 512, h/8, w/8)
@@ -163,6 +176,84 @@ class Stylizer:
             raise AdaINError(f"{name}: out of GPU memory at {w}x{h}; use a smaller "
                              "--content-size or --device cpu") from exc
         return out.float().cpu()
+
+    def _tile_size(self, h: int, w: int, tile: int | None, name: str) -> int | None:
+        """The tile size to stylise an h x w picture with, or None to do it whole."""
+        if tile == 0 or (tile is None and not tiling.needs_tiles(h, w, self.device)):
+            check_fits(h, w, self.device, name)
+            return None
+        kept = tiling.KEPT_BYTES_PER_PIXEL * h * w
+        check_fits(h, w, torch.device("cpu"), name, tiling.KEPT_BYTES_PER_PIXEL,
+                   "stylising in tiles")  # what is kept whole: content, features, output
+        if tile is None:
+            tile = tiling.auto_tile_size(self.device, kept if self.device.type == "cpu" else 0)
+            log.warning("%s: %dx%d pixels do not fit whole in the free memory of %s; "
+                        "stylising in tiles of %d pixels (the same result)", name, w, h,
+                        self.device.type, tile)
+        return tile
+
+    def _stylize_tiled(self, content: Tensor, stats: Sequence[StyleStats],
+                       options: StyleOptions, mask: Tensor | None, size: int,
+                       name: str) -> Tensor:
+        """The same as the whole-picture path, in tiles (see ``adain.tiling``)."""
+        h, w = content.shape[-2:]
+        fh, fw = -(-h // tiling.STRIDE), -(-w // tiling.STRIDE)
+        count = len(tiling.tiles(h, w, size))
+        done = 0
+
+        def advance() -> None:
+            nonlocal done
+            done += 1
+            if self.on_tile:
+                self.on_tile(done, 2 * count)
+
+        regions = None
+        if mask is not None:
+            fg = F.interpolate(mask, size=(fh, fw), mode="bilinear", antialias=True,
+                               align_corners=False).gt(0.5).float()  # (1, 1, fh, fw)
+            regions = torch.cat([fg, 1 - fg])  # (2, 1, fh, fw): inside, outside
+        feats = torch.empty(1, 512, fh, fw)
+        sums = tiling.ChannelSums(512, 1 if regions is None else 2)
+        try:
+            for tile, feat in tiling.encode_tiled(self.encoder, content, size, self.device,
+                                                  advance):
+                rows = slice(tile.top // tiling.STRIDE, tile.top // tiling.STRIDE + feat.shape[-2])
+                cols = slice(tile.left // tiling.STRIDE,
+                             tile.left // tiling.STRIDE + feat.shape[-1])
+                feats[..., rows, cols] = feat
+                sums.add(feat, None if regions is None else regions[..., rows, cols])
+            target = self._tiled_target(feats, sums, stats, options, regions)
+            out = torch.empty(1, 3, h, w)
+            tiling.decode_tiled(self.decoder, target, h, w, size, self.device, out, advance)
+        except torch.OutOfMemoryError as exc:
+            raise AdaINError(f"{name}: out of GPU memory with tiles of {size} pixels; give a "
+                             "smaller --tile or --device cpu") from exc
+        return out
+
+    def _tiled_target(self, feats: Tensor, sums: tiling.ChannelSums,
+                      stats: Sequence[StyleStats], options: StyleOptions,
+                      regions: Tensor | None) -> Callable[[slice, slice], Tensor]:
+        """The decoder's input at some feature positions, from the global statistics."""
+        c_mean, c_std = sums.mean_std(ops.EPS)  # (R, 512, 1, 1)
+        s_mean, s_std = stats[0].mean.cpu(), stats[0].std.cpu()
+        if regions is None and len(stats) > 1:
+            weights = torch.tensor(options.interpolation_weights, dtype=torch.float64)
+            weights = (weights / weights.sum()).float()
+            s_mean, s_std = ops.blend_stats(torch.cat([s.mean.cpu() for s in stats]),
+                                            torch.cat([s.std.cpu() for s in stats]), weights)
+        alpha = options.alpha
+
+        def target(rows: slice, cols: slice) -> Tensor:
+            feat = feats[..., rows, cols]
+            styled = (feat - c_mean[:1]) / c_std[:1] * s_std + s_mean
+            if regions is not None:
+                inside = regions[:1, :, rows, cols]
+                outside = feat if len(stats) == 1 else (
+                    (feat - c_mean[1:]) / c_std[1:] * stats[1].std.cpu() + stats[1].mean.cpu())
+                styled = styled * inside + outside * (1 - inside)
+            return alpha * styled + (1.0 - alpha) * feat
+
+        return target
 
     def _target_features(self, feat: Tensor, stats: Sequence[StyleStats],
                          options: StyleOptions, mask: Tensor | None) -> Tensor:

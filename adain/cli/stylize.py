@@ -16,12 +16,13 @@ from .options import DecoderOption, DeviceOption, VggOption
 from .styles import resolved
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Sequence
 
     from PIL import Image
 
     from ..batch.grid import ContactSheet
     from ..batch.jobs import Job, Report
+    from ..stylizer import StyleOptions, Stylizer
 
 EXAMPLES = """
 Examples:
@@ -34,6 +35,7 @@ Examples:
   adain stylize photo.jpg -s a.jpg -s b.jpg --mask mask.png   # white: a, black: b
   adain stylize photos/ -s a.jpg -s b.jpg --grid sheet.jpg  # + contents x styles sheet
   adain stylize photos/ -s a.jpg -o out --skip-existing   # resume: keep what is done
+  adain stylize big.jpg -s a.jpg --content-size 0 --tile 1024   # full size, in tiles
 """
 
 
@@ -78,6 +80,11 @@ def stylize(
         min=0, help="Resize the style's shorter side to this; 0 keeps its size.")] = 512,
     crop: Annotated[bool, typer.Option("--crop", help="Centre-crop to a square after resizing.")
                     ] = False,
+    tile: Annotated[int | None, typer.Option(
+        min=0, show_default=False,
+        help="Stylise in tiles of N x N pixels (the same result, in bounded memory); 0 never "
+             "tiles [default: tiles only when the picture would not fit in memory whole].")
+    ] = None,
     vgg: VggOption = str(DEFAULT_VGG),
     decoder: DecoderOption = DEFAULT_DECODER,
     device: DeviceOption = Device.auto,
@@ -103,7 +110,8 @@ def stylize(
 
         options = StyleOptions(alpha=alpha, interpolation_weights=weights,
                                preserve_color=preserve_color, mask=mask,
-                               content_size=content_size, style_size=style_size, crop=crop)
+                               content_size=content_size, style_size=style_size, crop=crop,
+                               tile=tile)
         jobs = plan_jobs(content, style, output, options,
                          ext=ext if ext is None or ext.startswith(".") else f".{ext}",
                          skip=[grid] if grid is not None else [])
@@ -112,22 +120,33 @@ def stylize(
         sheet = ContactSheet(jobs, grid) if grid is not None else None
         stylizer = Stylizer(vgg, decoder, device.value)
         started = time.perf_counter()
-        report = _run(lambda job: stylizer.stylize(job.content, job.styles, options), jobs, sheet,
-                      quality, skip_existing)
+        report = _run(stylizer, options, jobs, sheet, quality, skip_existing)
         seconds = time.perf_counter() - started
         if sheet is not None:
             sheet.save(quality)
         _summarise(report, seconds, stylizer.device.type, grid)
 
 
-def _run(stylize: Callable[[Job], Image.Image], jobs: Sequence[Job],
+def _run(stylizer: Stylizer, options: StyleOptions, jobs: Sequence[Job],
          sheet: ContactSheet | None, quality: int, skip_existing: bool) -> Report:
-    """The batch under a progress bar, its results collected for the sheet if there is one."""
+    """The batch under a progress bar (and one over the tiles of a picture stylised in
+    tiles), its results collected for the sheet if there is one."""
     from ..batch.jobs import run_jobs
 
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeRemainingColumn(), console=err_console, transient=True) as bar:
         task = bar.add_task("stylising", total=len(jobs))
+        tiles = bar.add_task("tiles", total=None, visible=False)
+
+        def tile_done(done: int, total: int) -> None:
+            bar.update(tiles, completed=done, total=total, visible=done < total)
+            if done == total:
+                bar.reset(tiles, visible=False)
+
+        stylizer.on_tile = tile_done
+
+        def stylize(job: Job) -> Image.Image:
+            return stylizer.stylize(job.content, job.styles, options)
 
         def done(job: Job, image: Image.Image | None) -> None:
             bar.advance(task)
