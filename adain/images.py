@@ -26,6 +26,7 @@ from .device import BYTES_PER_PIXEL, check_fits
 from .encoder import MIN_SIDE
 from .errors import AdaINError
 from .picture import (
+    DECODE_BYTES_PER_PIXEL,
     WRITABLE_EXTENSIONS,
     image_size,
     load_image,
@@ -58,8 +59,6 @@ def array_to_tensor(array: np.ndarray) -> Tensor:
 _TAGGED_FORMATS = {"JPEG", "PNG", "WEBP", "TIFF"}  # formats that carry ICC and EXIF
 _JPEG_MAX_EXIF = 65533  # one APP1 marker's payload (Pillow refuses more)
 
-# Host bytes per pixel while decoding: PIL's buffer, the float32 array, the tensor.
-DECODE_BYTES_PER_PIXEL = 32
 
 
 def resize_shorter(image: Tensor, size: int) -> Tensor:

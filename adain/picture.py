@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import psutil
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from .errors import AdaINError
@@ -38,25 +39,42 @@ _SRGB = ImageCms.createProfile("sRGB")
 _ORIENTATION, _EXIF_IFD, _PIXEL_DIMENSIONS = 0x0112, 0x8769, (0xA002, 0xA003)
 
 
+# Pillow refuses pictures over MAX_IMAGE_PIXELS (89.5 MP) as possible decompression bombs.
+# The limit is raised while a file is read, as far as the free memory could decode it
+# (at the bytes per pixel of decoding to float), never switched off.
+DECODE_BYTES_PER_PIXEL = 32
+_PIL_LIMIT = Image.MAX_IMAGE_PIXELS or 89_478_485
+
+
+def pixel_limit() -> int:
+    """The most pixels a picture file may have to be read: Pillow's own limit, or more as
+    far as the free memory could decode it."""
+    return max(_PIL_LIMIT, psutil.virtual_memory().available // DECODE_BYTES_PER_PIXEL)
+
+
 @contextlib.contextmanager
 def read_errors(path: Path) -> Iterator[None]:
     """Turn PIL's many errors for missing, foreign, huge or broken files into one line."""
+    previous = Image.MAX_IMAGE_PIXELS
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
+            Image.MAX_IMAGE_PIXELS = pixel_limit()
             yield
     except FileNotFoundError as exc:
         raise AdaINError(f"{path}: no such file") from exc
     except IsADirectoryError as exc:
         raise AdaINError(f"{path} is a folder, not an image file") from exc
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise AdaINError(f"{path}: refused, the picture is too large to decode safely "
-                         f"({exc}); scale it down first") from exc
+        raise AdaINError(f"{path}: refused, the picture is too large to decode in the free "
+                         f"memory ({exc}); scale it down first, or free memory") from exc
     except UnidentifiedImageError as exc:
         raise AdaINError(f"{path}: not an image file this tool can read") from exc
     except (OSError, SyntaxError, ValueError) as exc:  # PIL's errors for broken files
         raise AdaINError(f"{path}: the image is corrupt or truncated ({exc}); "
                          "re-export or re-download it") from exc
+    finally:
+        Image.MAX_IMAGE_PIXELS = previous
 
 
 def image_size(path: str | Path) -> tuple[int, int]:

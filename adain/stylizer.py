@@ -145,8 +145,19 @@ class Stylizer:
             mask = None if mask is None else images.center_crop(mask, side)
         target = image if options.preserve_color else None
         stats = [self.style_stats(s, options.style_size, options.crop, target) for s in styles]
-        out = self.stylize_tensor(image, stats, options, mask, source_name(content))
-        return Image.fromarray(images.tensor_to_uint8(out))
+        name = source_name(content)
+        check_style_count(len(stats), options, mask is not None)
+        tile = self._tile_size(*image.shape[-2:], options.tile, name)
+        if tile is None:
+            out = images.tensor_to_uint8(self.stylize_tensor(image, stats, options, mask, name))
+        else:  # into 8 bits tile by tile: no float copy of the whole output
+            out = np.empty((*image.shape[-2:], 3), dtype=np.uint8)
+
+            def store(tile: tiling.Tile, pixels: Tensor) -> None:
+                out[tile.top:tile.bottom, tile.left:tile.right] = images.tensor_to_uint8(pixels)
+
+            self._stylize_tiled(image, stats, options, mask, tile, name, store)
+        return Image.fromarray(out)
 
     @staticmethod
     def _prepare_mask(source: ImageSource, shape: torch.Size) -> Tensor:
@@ -165,7 +176,13 @@ class Stylizer:
         h, w = content.shape[-2:]
         tile = self._tile_size(h, w, options.tile, name)
         if tile is not None:
-            return self._stylize_tiled(content, stats, options, mask, tile, name)
+            out = torch.empty(1, 3, h, w)
+
+            def store(tile: tiling.Tile, pixels: Tensor) -> None:
+                out[..., tile.top:tile.bottom, tile.left:tile.right] = pixels
+
+            self._stylize_tiled(content, stats, options, mask, tile, name, store)
+            return out
         try:
             with torch.inference_mode():
                 feat = self.encoder.encode(content.to(self.device))  # (1, 512, h/8, w/8)
@@ -193,9 +210,10 @@ class Stylizer:
         return tile
 
     def _stylize_tiled(self, content: Tensor, stats: Sequence[StyleStats],
-                       options: StyleOptions, mask: Tensor | None, size: int,
-                       name: str) -> Tensor:
-        """The same as the whole-picture path, in tiles (see ``adain.tiling``)."""
+                       options: StyleOptions, mask: Tensor | None, size: int, name: str,
+                       store: Callable[[tiling.Tile, Tensor], object]) -> None:
+        """The whole-picture path in tiles (see ``adain.tiling``): ``store`` takes each
+        tile's raw decoder output."""
         h, w = content.shape[-2:]
         fh, fw = -(-h // tiling.STRIDE), -(-w // tiling.STRIDE)
         count = len(tiling.tiles(h, w, size))
@@ -223,12 +241,10 @@ class Stylizer:
                 feats[..., rows, cols] = feat
                 sums.add(feat, None if regions is None else regions[..., rows, cols])
             target = self._tiled_target(feats, sums, stats, options, regions)
-            out = torch.empty(1, 3, h, w)
-            tiling.decode_tiled(self.decoder, target, h, w, size, self.device, out, advance)
+            tiling.decode_tiled(self.decoder, target, h, w, size, self.device, store, advance)
         except torch.OutOfMemoryError as exc:
             raise AdaINError(f"{name}: out of GPU memory with tiles of {size} pixels; give a "
                              "smaller --tile or --device cpu") from exc
-        return out
 
     def _tiled_target(self, feats: Tensor, sums: tiling.ChannelSums,
                       stats: Sequence[StyleStats], options: StyleOptions,

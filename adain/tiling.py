@@ -12,8 +12,8 @@ edges a tile's padding is the picture's own, so the result equals the whole-pict
 result up to float rounding.
 
 Working memory is one tile's network activations (``device.BYTES_PER_PIXEL`` per pixel
-of the tile with its halo) plus what is kept for the whole picture: the relu4_1 features
-(32 bytes per pixel) and the output.
+of the tile with its halo) plus what is kept for the whole picture: the content, the
+relu4_1 features (32 bytes per pixel) and the output (8-bit when a picture is made).
 """
 
 from __future__ import annotations
@@ -120,10 +120,12 @@ def encode_tiled(encoder: VGGEncoder, image: Tensor, size: int, device: torch.de
 
 
 def decode_tiled(decoder: Decoder, target: Callable[[slice, slice], Tensor], height: int,
-                 width: int, size: int, device: torch.device, out: Tensor,
+                 width: int, size: int, device: torch.device,
+                 store: Callable[[Tile, Tensor], object],
                  on_tile: Callable[[], object] | None = None) -> None:
-    """Decode tile by tile into ``out`` (1, 3, H, W): ``target(rows, cols)`` gives the
-    decoder's input (1, 512, r, c) for those feature positions."""
+    """Decode tile by tile: ``target(rows, cols)`` gives the decoder's input (1, 512, r, c)
+    at those feature positions; ``store(tile, pixels)`` takes each tile's interior, the raw
+    decoder output (1, 3, h, w) on the CPU."""
     fh, fw = -(-height // STRIDE), -(-width // STRIDE)
     for tile in tiles(height, width, size):
         r0, c0 = tile.top // STRIDE, tile.left // STRIDE
@@ -132,7 +134,7 @@ def decode_tiled(decoder: Decoder, target: Callable[[slice, slice], Tensor], hei
         with torch.inference_mode():
             pixels = decoder(target(slice(top, bottom), slice(left, right)).to(device))
         y, x = (tile.top - top * STRIDE), (tile.left - left * STRIDE)
-        out[..., tile.top:tile.bottom, tile.left:tile.right] = pixels[
-            ..., y:y + tile.bottom - tile.top, x:x + tile.right - tile.left].float().cpu()
+        store(tile, pixels[..., y:y + tile.bottom - tile.top,
+                           x:x + tile.right - tile.left].float().cpu())
         if on_tile:
             on_tile()

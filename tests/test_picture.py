@@ -72,3 +72,24 @@ def test_a_linear_srgb_profile_is_not_taken_for_srgb(tmp_path):
     Image.new("RGB", (4, 4), (128, 128, 128)).save(tmp_path / "linear.png", icc_profile=linear)
     encoded = 1.055 * (128 / 255) ** (1 / 2.4) - 0.055  # linear half grey in sRGB: 188
     assert np.abs(load_image(tmp_path / "linear.png")[0, 0] * 255 - encoded * 255).max() <= 2
+
+
+def test_the_pixel_limit_rises_with_free_memory_and_is_restored(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from helpers import write_image
+
+    from adain import AdaINError, picture
+
+    before = Image.MAX_IMAGE_PIXELS
+    memory = SimpleNamespace(available=200 * 2**30)  # 200 GiB free: 6.7 gigapixels may decode
+    monkeypatch.setattr(picture.psutil, "virtual_memory", lambda: memory)
+    assert picture.pixel_limit() == 200 * 2**30 // picture.DECODE_BYTES_PER_PIXEL
+    memory.available = 2**20  # next to nothing free: Pillow's own limit stays
+    assert picture.pixel_limit() == picture._PIL_LIMIT
+    path = write_image(tmp_path / "a.png", (40, 30))
+    seen = []
+    monkeypatch.setattr(picture, "pixel_limit", lambda: seen.append(1) or 1000)
+    with pytest.raises(AdaINError, match="too large to decode in the free memory"):
+        picture.load_image(path)  # 1200 pixels over a limit of 1000 (twice over: refused)
+    assert seen and Image.MAX_IMAGE_PIXELS == before
