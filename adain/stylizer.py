@@ -24,7 +24,7 @@ from torch import Tensor
 
 from . import images, ops, tiling
 from .decoder import Decoder
-from .device import check_fits, resolve_device
+from .device import BYTES_PER_PIXEL, check_fits, resolve_device
 from .encoder import MIN_SIDE, VGGEncoder
 from .errors import AdaINError
 from .images import ImageSource, prepare, source_name
@@ -45,6 +45,9 @@ class StyleOptions:
     mask: ImageSource | None = None  # white takes style 1, black style 2 (or the content)
     content_size: int = 512  # shorter side; 0 keeps the original size
     style_size: int = 512
+    # style's shorter side as a multiple of the content's (overrides style_size): 1.0 keeps
+    # the brush strokes' size relative to the picture whatever its resolution
+    style_scale: float | None = None
     crop: bool = False  # centre square crop after resizing
     tile: int | None = None  # None: tiles when the whole would not fit; 0: never; N: N px
 
@@ -55,6 +58,9 @@ class StyleOptions:
             if size != 0 and not MIN_SIDE <= size:
                 raise AdaINError(f"sizes must be 0 (keep the original) or at least {MIN_SIDE} "
                                  f"pixels, got {size}")
+        if self.style_scale is not None and not (math.isfinite(self.style_scale)
+                                                 and self.style_scale > 0):
+            raise AdaINError(f"style scale must be a positive number, got {self.style_scale}")
         if self.tile is not None and self.tile != 0 and self.tile < MIN_TILE:
             raise AdaINError(f"tile must be 0 (never tile) or at least {MIN_TILE} pixels, got "
                              f"{self.tile}")
@@ -116,11 +122,21 @@ class Stylizer:
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
-        image = self.prepare(style, size, crop)
+        # only the picture has to fit whole: a style too large to encode whole is encoded in
+        # tiles, its statistics summed over them (see adain.tiling)
+        image = prepare(style, size, crop, torch.device("cpu"), tiling.KEPT_BYTES_PER_PIXEL)
         if color_target is not None:
             image = ops.coral(image[0], color_target[0])[None]
-        with torch.inference_mode():
-            mean, std = ops.calc_mean_std(self.encoder.encode(image.to(self.device)))
+        h, w = image.shape[-2:]
+        if tiling.needs_tiles(h, w, self.device):
+            sums = tiling.ChannelSums(512)
+            for _, feat in tiling.encode_tiled(self.encoder, image,
+                                               tiling.auto_tile_size(self.device), self.device):
+                sums.add(feat)
+            mean, std = (t.to(self.device) for t in sums.mean_std(ops.EPS))
+        else:
+            with torch.inference_mode():
+                mean, std = ops.calc_mean_std(self.encoder.encode(image.to(self.device)))
         stats = StyleStats(mean, std)
         self._cache[key] = stats
         if len(self._cache) > self._cache_size:
@@ -144,7 +160,9 @@ class Stylizer:
             image = images.center_crop(image, side)
             mask = None if mask is None else images.center_crop(mask, side)
         target = image if options.preserve_color else None
-        stats = [self.style_stats(s, options.style_size, options.crop, target) for s in styles]
+        style_size = options.style_size if options.style_scale is None else max(
+            MIN_SIDE, round(min(image.shape[-2:]) * options.style_scale))
+        stats = [self.style_stats(s, style_size, options.crop, target) for s in styles]
         name = source_name(content)
         check_style_count(len(stats), options, mask is not None)
         tile = self._tile_size(*image.shape[-2:], options.tile, name)
@@ -202,8 +220,16 @@ class Stylizer:
         kept = tiling.KEPT_BYTES_PER_PIXEL * h * w
         check_fits(h, w, torch.device("cpu"), name, tiling.KEPT_BYTES_PER_PIXEL,
                    "stylising in tiles")  # what is kept whole: content, features, output
-        if tile is None:
-            tile = tiling.auto_tile_size(self.device, kept if self.device.type == "cpu" else 0)
+        reserve = kept if self.device.type == "cpu" else 0
+        automatic = tile is None
+        if automatic:
+            tile = tiling.auto_tile_size(self.device, reserve)
+        # one tile's work, with its halo (cut at the picture's edges), beside what is kept
+        window = tile + 2 * tiling.ENCODER_HALO
+        side_h, side_w = min(window, h), min(window, w)
+        check_fits(side_h, side_w, self.device, f"{name}: a tile of {tile} pixels with its halo",
+                   BYTES_PER_PIXEL + -(-reserve // (side_h * side_w)))
+        if automatic:
             log.warning("%s: %dx%d pixels do not fit whole in the free memory of %s; "
                         "stylising in tiles of %d pixels (the same result)", name, w, h,
                         self.device.type, tile)

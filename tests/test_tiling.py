@@ -146,7 +146,7 @@ def limit_memory(monkeypatch, free: int) -> None:
 
 
 def test_too_big_to_fit_whole_tiles_by_itself(stylizer, styles, monkeypatch, caplog):
-    h, w = 75, 97
+    h, w = 200, 210  # a tile of 64 with its halo (144 x 144) needs half of the whole
     content = picture(h, w, seed=7)
     whole = stylizer.stylize_tensor(content, styles[:1], StyleOptions(tile=0))
     limit_memory(monkeypatch, BASE_BYTES + BYTES_PER_PIXEL * h * w - 1)  # tiles of 64 fit
@@ -155,11 +155,19 @@ def test_too_big_to_fit_whole_tiles_by_itself(stylizer, styles, monkeypatch, cap
     with caplog.at_level(logging.WARNING, logger="adain.stylizer"):
         tiled = stylizer.stylize_tensor(content, styles[:1], StyleOptions())
     assert "stylising in tiles of 64 pixels" in caplog.text
-    assert calls[-1] == (2 * 4, 2 * 4)  # 2 x 2 tiles of 64
+    assert calls[-1] == (2 * 16, 2 * 16)  # 4 x 4 tiles of 64
     assert_same(tiled, whole)
-    with pytest.raises(AdaINError, match=r"97x75 pixels; stylising it needs about .* GiB "
+    with pytest.raises(AdaINError, match=r"210x200 pixels; stylising it needs about .* GiB "
                                          r"but only .* GiB is free on cpu"):
         stylizer.stylize_tensor(content, styles[:1], StyleOptions(tile=0))
+
+
+def test_a_tile_that_does_not_fit_beside_the_picture_is_refused(stylizer, styles, monkeypatch):
+    h, w = 200, 210
+    limit_memory(monkeypatch, BASE_BYTES + BYTES_PER_PIXEL * 100 * 100)  # not 144 x 144
+    with pytest.raises(AdaINError, match=r"^big: a tile of 64 pixels with its halo is 144x144 "
+                                         r"pixels; stylising it needs about"):
+        stylizer.stylize_tensor(picture(h, w, 9), styles[:1], StyleOptions(), name="big")
 
 
 def test_too_big_even_for_tiles_is_refused_in_one_line(stylizer, styles, monkeypatch):

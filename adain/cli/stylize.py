@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ..paths import DEFAULT_DECODER, DEFAULT_OUTPUT_DIR, DEFAULT_VGG
-from .common import Device, console, err_console, user_errors
+from .common import Device, console, err_console, fail, user_errors
 from .options import DecoderOption, DeviceOption, VggOption
 from .styles import resolved
 
@@ -36,6 +36,7 @@ Examples:
   adain stylize photos/ -s a.jpg -s b.jpg --grid sheet.jpg  # + contents x styles sheet
   adain stylize photos/ -s a.jpg -o out --skip-existing   # resume: keep what is done
   adain stylize big.jpg -s a.jpg --content-size 0 --tile 1024   # full size, in tiles
+  adain stylize big.jpg -s a.jpg --content-size 0 --style-scale 1   # a 512 px result's look
 """
 
 
@@ -78,6 +79,11 @@ def stylize(
         min=0, help="Resize the content's shorter side to this; 0 keeps its size.")] = 512,
     style_size: Annotated[int, typer.Option(
         min=0, help="Resize the style's shorter side to this; 0 keeps its size.")] = 512,
+    style_scale: Annotated[float | None, typer.Option(
+        show_default=False,
+        help="Resize the style's shorter side to this times the content's, instead of "
+             "--style-size: 1 keeps the brush strokes' size relative to the picture, as a "
+             "512 px result with a 512 px style has them, at any resolution.")] = None,
     crop: Annotated[bool, typer.Option("--crop", help="Centre-crop to a square after resizing.")
                     ] = False,
     tile: Annotated[int | None, typer.Option(
@@ -103,6 +109,8 @@ def stylize(
 ) -> None:
     """Stylise content images with style images (AdaIN)."""
     weights = _parse_weights(interpolation_weights)
+    if style_scale is not None and style_size != 512:
+        raise fail("give --style-size or --style-scale, not both", 2)
     with user_errors():
         from ..batch.grid import ContactSheet
         from ..batch.jobs import check_outputs, plan_jobs
@@ -111,7 +119,7 @@ def stylize(
         options = StyleOptions(alpha=alpha, interpolation_weights=weights,
                                preserve_color=preserve_color, mask=mask,
                                content_size=content_size, style_size=style_size, crop=crop,
-                               tile=tile)
+                               tile=tile, style_scale=style_scale)
         jobs = plan_jobs(content, style, output, options,
                          ext=ext if ext is None or ext.startswith(".") else f".{ext}",
                          skip=[grid] if grid is not None else [])
