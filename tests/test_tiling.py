@@ -205,3 +205,29 @@ def test_cli_tile_gives_the_same_picture(published_weights, tmp_path):
     assert result.output.strip() == "error: tile must be 0 (never tile) or at least 64 pixels, " \
                                     "got 10"
     assert not (tmp_path / "no.png").exists()
+
+
+def test_a_style_too_large_to_encode_whole_is_encoded_in_tiles(stylizer, monkeypatch):
+    art = (np.clip(picture(150, 170, 11)[0].permute(1, 2, 0).numpy(), 0, 1) * 255).astype(
+        np.uint8)
+    whole = stylizer.style_stats(art, 0)
+    monkeypatch.setattr(tiling, "needs_tiles", lambda h, w, device: True)
+    monkeypatch.setattr(tiling, "auto_tile_size", lambda device, reserve=0: 64)
+    stylizer._cache.clear()
+    tiled = stylizer.style_stats(art, 0)
+    torch.testing.assert_close(tiled.mean, whole.mean, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(tiled.std, whole.std, atol=1e-5, rtol=1e-5)
+
+
+def test_style_scale_sizes_the_style_from_the_content(stylizer):
+    photo = (np.clip(picture(72, 90, 12)[0].permute(1, 2, 0).numpy(), 0, 1) * 255).astype(
+        np.uint8)
+    art = (np.clip(picture(120, 100, 13)[0].permute(1, 2, 0).numpy(), 0, 1) * 255).astype(
+        np.uint8)
+    scaled = stylizer.stylize(photo, art, StyleOptions(content_size=0, style_scale=0.5))
+    sized = stylizer.stylize(photo, art, StyleOptions(content_size=0, style_size=36))
+    other = stylizer.stylize(photo, art, StyleOptions(content_size=0, style_size=72))
+    assert np.array_equal(np.asarray(scaled), np.asarray(sized))  # 0.5 x the shorter side, 72
+    assert not np.array_equal(np.asarray(scaled), np.asarray(other))
+    with pytest.raises(AdaINError, match="style scale must be a positive number"):
+        StyleOptions(style_scale=0)
