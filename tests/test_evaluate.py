@@ -268,3 +268,16 @@ def test_a_report_over_a_folder_names_the_folder_not_a_temporary_file(tmp_path):
     with pytest.raises(AdaINError, match="cannot write") as caught:
         write_csv(tmp_path, [])
     assert str(tmp_path) in str(caught.value) and ".tmp" not in str(caught.value)
+
+
+def test_a_result_too_large_to_score_whole_says_so(published_weights, tmp_path, monkeypatch):
+    from adain.quality import evaluate
+
+    for name, size in (("c.png", (64, 48)), ("s.png", (40, 40)), ("c_stylized_s.png", (64, 48))):
+        write_image(tmp_path / name, size, seed=len(name))
+    monkeypatch.setattr(evaluate, "free_memory", lambda device: 2**20)
+    result = run("eval", "--content", tmp_path / "c.png", "--style", tmp_path / "s.png",
+                 "--stylized", tmp_path / "c_stylized_s.png", *weights_args(published_weights))
+    assert result.exit_code != 0
+    assert "scoring it needs about" in result.output
+    assert "does not tile" in result.output

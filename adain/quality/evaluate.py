@@ -23,8 +23,10 @@ from torch import Tensor
 
 from ..atomic import atomic_path
 from ..batch.jobs import expand_inputs
+from ..device import BASE_BYTES, BYTES_PER_PIXEL, free_memory
 from ..errors import AdaINError
 from ..images import prepare
+from ..picture import image_size
 from ..stylizer import StyleOptions, Stylizer
 from .metrics import METRICS, SCORED_MIN_SIDE, Evaluator, Scores
 
@@ -78,6 +80,19 @@ def match_triples(contents: Path, styles: Path, stylized: Path, skip: Sequence[P
     return triples, unmatched
 
 
+def _check_scorable(path: Path, device) -> None:
+    """Refuse, in words about scoring, a result too large to score whole: the metrics take
+    features to relu5_1 of the whole picture (unlike ``adain stylize``, they are not tiled)."""
+    width, height = image_size(path)
+    need = BASE_BYTES + BYTES_PER_PIXEL * height * width
+    free = free_memory(device)
+    if need > free:
+        raise AdaINError(f"{path} is {width}x{height} pixels; scoring it needs about "
+                         f"{need / 2**30:.1f} GiB but only {free / 2**30:.1f} GiB is free on "
+                         f"{device.type}, and adain eval scores a picture whole (it does not "
+                         "tile); score a downscaled copy of the result and of its content")
+
+
 def score_triples(evaluator: Evaluator, triples: Sequence[Triple], style_size: int,
                   on_done: Callable[[], object] | None = None) -> list[Row]:
     """Scores of every triple, in order; a file that cannot be read is recorded, not raised.
@@ -93,6 +108,7 @@ def score_triples(evaluator: Evaluator, triples: Sequence[Triple], style_size: i
                 style = prepare(triple.style, style_size, False, evaluator.device,
                                 min_side=SCORED_MIN_SIDE)
                 style_path, style_feats = triple.style, evaluator.features(style)
+            _check_scorable(triple.stylized, evaluator.device)
             stylized = prepare(triple.stylized, 0, False, evaluator.device,
                                min_side=SCORED_MIN_SIDE)
             # only as large as needed to cover the result (the memory check is for that size)
