@@ -159,10 +159,10 @@ class Stylizer:
             side = options.content_size or min(image.shape[-2:])
             image = images.center_crop(image, side)
             mask = None if mask is None else images.center_crop(mask, side)
-        target = image if options.preserve_color else None
         style_size = options.style_size if options.style_scale is None else max(
             MIN_SIDE, round(min(image.shape[-2:]) * options.style_scale))
-        stats = [self.style_stats(s, style_size, options.crop, target) for s in styles]
+        stats = [self.style_stats(s, style_size, options.crop,
+                                  image if options.preserve_color else None) for s in styles]
         name = source_name(content)
         check_style_count(len(stats), options, mask is not None)
         tile = self._tile_size(*image.shape[-2:], options.tile, name)
@@ -174,7 +174,9 @@ class Stylizer:
             def store(tile: tiling.Tile, pixels: Tensor) -> None:
                 out[tile.top:tile.bottom, tile.left:tile.right] = images.tensor_to_uint8(pixels)
 
-            self._stylize_tiled(image, stats, options, mask, tile, name, store)
+            given = [image]  # the only reference: the content is freed once it is encoded
+            del image
+            self._stylize_tiled(given, stats, options, mask, tile, name, store)
         return Image.fromarray(out)
 
     @staticmethod
@@ -235,11 +237,14 @@ class Stylizer:
                         self.device.type, tile)
         return tile
 
-    def _stylize_tiled(self, content: Tensor, stats: Sequence[StyleStats],
+    def _stylize_tiled(self, content: Tensor | list[Tensor], stats: Sequence[StyleStats],
                        options: StyleOptions, mask: Tensor | None, size: int, name: str,
                        store: Callable[[tiling.Tile, Tensor], object]) -> None:
         """The whole-picture path in tiles (see ``adain.tiling``): ``store`` takes each
-        tile's raw decoder output."""
+        tile's raw decoder output. ``content`` in a list is taken out of it, and freed
+        once encoded (the decoding pass needs only its features)."""
+        if isinstance(content, list):
+            content = content.pop()
         h, w = content.shape[-2:]
         fh, fw = -(-h // tiling.STRIDE), -(-w // tiling.STRIDE)
         count = len(tiling.tiles(h, w, size))
@@ -266,6 +271,7 @@ class Stylizer:
                              tile.left // tiling.STRIDE + feat.shape[-1])
                 feats[..., rows, cols] = feat
                 sums.add(feat, None if regions is None else regions[..., rows, cols])
+            del content, feat  # a list's content is no longer held by anyone
             target = self._tiled_target(feats, sums, stats, options, regions)
             tiling.decode_tiled(self.decoder, target, h, w, size, self.device, store, advance)
         except torch.OutOfMemoryError as exc:
