@@ -37,13 +37,17 @@ def free_memory(device: torch.device) -> int:
     return psutil.virtual_memory().available
 
 
+RESIZE_HINT = "use a smaller --content-size or --style-size, or scale the picture down"
+
+
 def check_fits(height: int, width: int, device: torch.device, what: str,
-               bytes_per_pixel: int = BYTES_PER_PIXEL, doing: str = "stylising") -> None:
-    """Refuse, with a clear message, an image whose processing would exhaust the memory."""
+               bytes_per_pixel: int = BYTES_PER_PIXEL, doing: str = "stylising",
+               hint: str = RESIZE_HINT) -> None:
+    """Refuse, with a clear message ending in ``hint``, an image whose processing would
+    exhaust the memory."""
     need = BASE_BYTES + bytes_per_pixel * height * width
     free = free_memory(device)
     if need > free:
         raise AdaINError(f"{what} is {width}x{height} pixels; {doing} it needs about "
                          f"{need / 2**30:.1f} GiB but only {free / 2**30:.1f} GiB is free on "
-                         f"{device.type}; use a smaller --content-size or --style-size, or "
-                         "scale the picture down")
+                         f"{device.type}; {hint}")

@@ -271,11 +271,12 @@ def test_a_report_over_a_folder_names_the_folder_not_a_temporary_file(tmp_path):
 
 
 def test_a_result_too_large_to_score_whole_says_so(published_weights, tmp_path, monkeypatch):
-    from adain.quality import evaluate
+    from adain import device
 
     for name, size in (("c.png", (64, 48)), ("s.png", (40, 40)), ("c_stylized_s.png", (64, 48))):
         write_image(tmp_path / name, size, seed=len(name))
-    monkeypatch.setattr(evaluate, "free_memory", lambda device: 2**20)
+    free = device.BASE_BYTES + device.BYTES_PER_PIXEL * 2000  # the 40x40 style fits, not 64x48
+    monkeypatch.setattr(device, "free_memory", lambda _device: free)
     result = run("eval", "--content", tmp_path / "c.png", "--style", tmp_path / "s.png",
                  "--stylized", tmp_path / "c_stylized_s.png", *weights_args(published_weights))
     assert result.exit_code != 0

@@ -23,7 +23,7 @@ from torch import Tensor
 
 from ..atomic import atomic_path
 from ..batch.jobs import expand_inputs
-from ..device import BASE_BYTES, BYTES_PER_PIXEL, free_memory
+from ..device import check_fits
 from ..errors import AdaINError
 from ..images import prepare
 from ..picture import image_size
@@ -84,13 +84,9 @@ def _check_scorable(path: Path, device) -> None:
     """Refuse, in words about scoring, a result too large to score whole: the metrics take
     features to relu5_1 of the whole picture (unlike ``adain stylize``, they are not tiled)."""
     width, height = image_size(path)
-    need = BASE_BYTES + BYTES_PER_PIXEL * height * width
-    free = free_memory(device)
-    if need > free:
-        raise AdaINError(f"{path} is {width}x{height} pixels; scoring it needs about "
-                         f"{need / 2**30:.1f} GiB but only {free / 2**30:.1f} GiB is free on "
-                         f"{device.type}, and adain eval scores a picture whole (it does not "
-                         "tile); score a downscaled copy of the result and of its content")
+    check_fits(height, width, device, str(path), doing="scoring",
+               hint="adain eval scores a picture whole (it does not tile); score a "
+                    "downscaled copy of the result and of its content")
 
 
 def score_triples(evaluator: Evaluator, triples: Sequence[Triple], style_size: int,
