@@ -49,6 +49,12 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
         raise
 
 
+def write_text(target: str | os.PathLike, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``target`` atomically."""
+    with atomic_path(target) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

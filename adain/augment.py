@@ -23,13 +23,12 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from . import ops
 from .dataset.bank import StyleBank, StyleRecipe, build_bank
-from .device import resolve_device
 from .encoder import MIN_SIDE
 from .errors import AdaINError
 from .paths import DEFAULT_DECODER, DEFAULT_VGG
 from .picture import find_images
+from .stylizer import decode_styled
 from .weights import load_decoder, load_encoder
 
 StyleSource = StyleBank | str | Path | Sequence[str | Path]
@@ -107,9 +106,9 @@ class StyleAugment(nn.Module):
         std = weight * self.style_std[style] + (1 - weight) * self.style_std[other]  # (B, 512)
         alpha = draws["alpha"].to(device).reshape(-1, 1, 1, 1)
         feat = self.encoder.encode(x).float()  # (B, 512, h/8, w/8)
-        target = ops.adain_with_stats(feat, mean[..., None, None], std[..., None, None])
-        target = alpha * target + (1.0 - alpha) * feat
-        return self.decoder(target)[..., :h, :w].float().clamp_(0.0, 1.0)
+        out = decode_styled(self.decoder, feat, mean[..., None, None], std[..., None, None],
+                            alpha, (h, w))
+        return out.float().clamp_(0.0, 1.0)
 
     def extra_repr(self) -> str:
         return (f"styles={len(self.style_names)}, p={self.p}, alpha={self.alpha}, "
@@ -138,8 +137,7 @@ def _bank(styles: StyleSource, encoder: nn.Module, encoder_sha256: str,
         files = [p.resolve() for p in files]
     if not files:
         raise AdaINError(f"no style images in {styles}")
-    cpu = resolve_device("cpu")
-    return build_bank(files, root, encoder, encoder_sha256, recipe, cpu)
+    return build_bank(files, root, encoder, encoder_sha256, recipe, torch.device("cpu"))
 
 
 def _like(out: Tensor, images: Tensor) -> Tensor:

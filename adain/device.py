@@ -37,6 +37,11 @@ def free_memory(device: torch.device) -> int:
     return psutil.virtual_memory().available
 
 
+def memory_needed(height: int, width: int, bytes_per_pixel: int = BYTES_PER_PIXEL) -> int:
+    """Bytes that processing a height x width picture takes, the fixed overhead included."""
+    return BASE_BYTES + bytes_per_pixel * height * width
+
+
 RESIZE_HINT = "use a smaller --content-size or --style-size, or scale the picture down"
 
 
@@ -45,8 +50,7 @@ def check_fits(height: int, width: int, device: torch.device, what: str,
                hint: str = RESIZE_HINT) -> None:
     """Refuse, with a clear message ending in ``hint``, an image whose processing would
     exhaust the memory."""
-    need = BASE_BYTES + bytes_per_pixel * height * width
-    free = free_memory(device)
+    need, free = memory_needed(height, width, bytes_per_pixel), free_memory(device)
     if need > free:
         raise AdaINError(f"{what} is {width}x{height} pixels; {doing} it needs about "
                          f"{need / 2**30:.1f} GiB but only {free / 2**30:.1f} GiB is free on "

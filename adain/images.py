@@ -77,10 +77,14 @@ def center_crop(image: Tensor, size: int) -> Tensor:
     return image[..., top:top + size, left:left + size]
 
 
+def quantize(image: Tensor) -> Tensor:
+    """Float pixels -> uint8 on the same device, clamped and rounded like ``save_image``."""
+    return image.detach().float().clamp(0.0, 1.0).mul_(255.0).add_(0.5).to(torch.uint8)
+
+
 def tensor_to_uint8(image: Tensor) -> np.ndarray:
     """(1, 3, H, W) float -> (H, W, 3) uint8, clamped and rounded like ``save_image``."""
-    scaled = image[0].detach().float().cpu().clamp(0.0, 1.0).mul(255.0).add_(0.5)
-    return scaled.to(torch.uint8).permute(1, 2, 0).numpy()
+    return quantize(image[0].cpu()).permute(1, 2, 0).numpy()
 
 
 def prepare(source: ImageSource, size: int, crop: bool, device: torch.device,

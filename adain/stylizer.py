@@ -167,7 +167,7 @@ class Stylizer:
         check_style_count(len(stats), options, mask is not None)
         tile = self._tile_size(*image.shape[-2:], options.tile, name)
         if tile is None:
-            out = images.tensor_to_uint8(self.stylize_tensor(image, stats, options, mask, name))
+            out = images.tensor_to_uint8(self._stylize_whole(image, stats, options, mask, name))
         else:  # into 8 bits tile by tile: no float copy of the whole output
             out = np.empty((*image.shape[-2:], 3), dtype=np.uint8)
 
@@ -203,6 +203,12 @@ class Stylizer:
 
             self._stylize_tiled(content, stats, options, mask, tile, name, store)
             return out
+        return self._stylize_whole(content, stats, options, mask, name)
+
+    def _stylize_whole(self, content: Tensor, stats: Sequence[StyleStats],
+                       options: StyleOptions, mask: Tensor | None, name: str) -> Tensor:
+        """The picture in one pass (its memory already checked): raw output on the CPU."""
+        h, w = content.shape[-2:]
         try:
             with torch.inference_mode():
                 feat = self.encoder.encode(content.to(self.device))  # (1, 512, h/8, w/8)
@@ -258,8 +264,7 @@ class Stylizer:
 
         regions = None
         if mask is not None:
-            fg = F.interpolate(mask, size=(fh, fw), mode="bilinear", antialias=True,
-                               align_corners=False).gt(0.5).float()  # (1, 1, fh, fw)
+            fg = _mask_at(mask.float(), (fh, fw))  # (1, 1, fh, fw)
             regions = torch.cat([fg, 1 - fg])  # (2, 1, fh, fw): inside, outside
         feats = torch.empty(1, 512, fh, fw)
         sums = tiling.ChannelSums(512, 1 if regions is None else 2)
@@ -285,10 +290,7 @@ class Stylizer:
         c_mean, c_std = sums.mean_std(ops.EPS)  # (R, 512, 1, 1)
         s_mean, s_std = stats[0].mean.cpu(), stats[0].std.cpu()
         if regions is None and len(stats) > 1:
-            weights = torch.tensor(options.interpolation_weights, dtype=torch.float64)
-            weights = (weights / weights.sum()).float()
-            s_mean, s_std = ops.blend_stats(torch.cat([s.mean.cpu() for s in stats]),
-                                            torch.cat([s.std.cpu() for s in stats]), weights)
+            s_mean, s_std = (t.cpu() for t in _blended(stats, options))
         alpha = options.alpha
 
         def target(rows: slice, cols: slice) -> Tensor:
@@ -306,19 +308,38 @@ class Stylizer:
     def _target_features(self, feat: Tensor, stats: Sequence[StyleStats],
                          options: StyleOptions, mask: Tensor | None) -> Tensor:
         if mask is not None:
-            fg = F.interpolate(mask.to(feat), size=feat.shape[-2:], mode="bilinear",
-                               antialias=True, align_corners=False).gt(0.5).to(feat)
+            fg = _mask_at(mask.to(feat), feat.shape[-2:])
             out = ops.masked_adain(feat, fg, stats[0].mean, stats[0].std)
             if len(stats) == 2:
                 return out + ops.masked_adain(feat, 1 - fg, stats[1].mean, stats[1].std)
             return out + feat * (1 - fg)  # one style: the black region keeps the content
         if len(stats) == 1:
             return ops.adain_with_stats(feat, stats[0].mean, stats[0].std)
-        weights = torch.tensor(options.interpolation_weights, dtype=torch.float64)
-        weights = (weights / weights.sum()).float()
-        mean, std = ops.blend_stats(torch.cat([s.mean for s in stats]),
-                                    torch.cat([s.std for s in stats]), weights)
-        return ops.adain_with_stats(feat, mean, std)
+        return ops.adain_with_stats(feat, *_blended(stats, options))
+
+
+def _blended(stats: Sequence[StyleStats], options: StyleOptions) -> tuple[Tensor, Tensor]:
+    """The styles' statistics blended with the interpolation weights (normalised)."""
+    weights = torch.tensor(options.interpolation_weights, dtype=torch.float64)
+    weights = (weights / weights.sum()).float()
+    return ops.blend_stats(torch.cat([s.mean for s in stats]), torch.cat([s.std for s in stats]),
+                           weights)
+
+
+def _mask_at(mask: Tensor, shape: Sequence[int]) -> Tensor:
+    """A mask (1, 1, H, W) in [0, 1] at the features' (h, w), as 0 and 1."""
+    return F.interpolate(mask, size=tuple(shape), mode="bilinear", antialias=True,
+                         align_corners=False).gt(0.5).to(mask)
+
+
+def decode_styled(decoder: Decoder, feat: Tensor, mean: Tensor, std: Tensor,
+                  alpha: float | Tensor, size: tuple[int, int]) -> Tensor:
+    """AdaIN of relu4_1 ``feat`` (B, 512, h, w) to ``mean`` and ``std`` (B or 1, 512, 1, 1),
+    mixed with the content's features by ``alpha`` (a number, or (B, 1, 1, 1)), decoded and
+    cropped to ``size`` (ceil-mode pooling rounds the decoder's output up): (B, 3, H, W)."""
+    target = ops.adain_with_stats(feat, mean, std)
+    target = alpha * target + (1.0 - alpha) * feat
+    return decoder(target)[..., :size[0], :size[1]]
 
 
 def check_style_count(count: int, options: StyleOptions, masked: bool | None = None) -> None:

@@ -26,7 +26,7 @@ import torch
 from torch import Tensor
 
 from .decoder import Decoder
-from .device import BASE_BYTES, BYTES_PER_PIXEL, free_memory
+from .device import BASE_BYTES, BYTES_PER_PIXEL, free_memory, memory_needed
 from .encoder import VGGEncoder
 
 STRIDE = 8  # relu4_1 is 1/8 of the picture: tile offsets are multiples of this
@@ -70,7 +70,7 @@ def auto_tile_size(device: torch.device, reserve: int = 0) -> int:
 
 def needs_tiles(height: int, width: int, device: torch.device) -> bool:
     """Whether stylising the picture whole would not fit in the free memory of ``device``."""
-    return BASE_BYTES + BYTES_PER_PIXEL * height * width > free_memory(device)
+    return memory_needed(height, width) > free_memory(device)
 
 
 class ChannelSums:

@@ -17,7 +17,7 @@ import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from ..atomic import atomic_path
+from ..atomic import write_text
 from ..errors import AdaINError
 
 RUN_FILE = "run.json"
@@ -26,11 +26,6 @@ SKIPPED = "skipped.txt"
 SHARDS_DIR = ".shards"
 # What may differ between runs of one folder: where the work is done and how it is split.
 PER_PROCESS = ("batch_size", "workers", "device", "shard", "overwrite", "style_bank")
-
-
-def write_text(path: Path, text: str) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
 
 
 def check_run_record(out: Path, record: Mapping[str, object]) -> None:

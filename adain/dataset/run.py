@@ -27,11 +27,12 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .. import __version__, ops
+from .. import __version__
 from ..device import resolve_device
 from ..errors import AdaINError
-from ..images import save_image
+from ..images import quantize, save_image
 from ..picture import find_images
+from ..stylizer import decode_styled
 from ..train import distributed
 from ..train.distributed import Process
 from ..weights import TORCHVISION, load_decoder, load_encoder
@@ -275,11 +276,9 @@ class _Run:
                 slot = [item[k] for item in outputs]
                 mean, std = bank.stats(torch.tensor([o.style_index for o in slot]))
                 alpha = torch.tensor([o.alpha for o in slot]).reshape(-1, 1, 1, 1)
-                alpha = alpha.to(self.device)
-                target = ops.adain_with_stats(feat, mean.to(self.device), std.to(self.device))
-                target = alpha * target + (1.0 - alpha) * feat
-                out = self.decoder(target)[..., :h, :w].float()  # ceil-mode pooling rounds up
-                pixels = out.clamp_(0.0, 1.0).mul_(255.0).add_(0.5).to(torch.uint8)
+                out = decode_styled(self.decoder, feat, mean.to(self.device),
+                                    std.to(self.device), alpha.to(self.device), (h, w))
+                pixels = quantize(out)  # on the device: a quarter of the bytes to copy back
                 results += zip(slot, pixels.permute(0, 2, 3, 1).cpu().numpy(), strict=True)
         return results
 

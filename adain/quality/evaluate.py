@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from torch import Tensor
 
-from ..atomic import atomic_path
+from ..atomic import atomic_path, write_text
 from ..batch.jobs import expand_inputs
 from ..device import check_fits
 from ..errors import AdaINError
@@ -129,7 +129,7 @@ def write_json(path: Path, rows: Sequence[Row], info: dict[str, object]) -> None
     mean = mean_scores(rows)
     report = dict(info, results=[_row_dict(row) for row in rows],
                   mean=mean.as_dict() if mean else None)
-    _write_text(path, json.dumps(report, indent=2) + "\n")
+    write_text(path, json.dumps(report, indent=2) + "\n")
 
 
 def write_csv(path: Path, rows: Sequence[Row], sweep: Sequence[SweepPoint] = ()) -> None:
@@ -141,7 +141,7 @@ def write_csv(path: Path, rows: Sequence[Row], sweep: Sequence[SweepPoint] = ())
         writer.writerow(dict(_row_dict(row), alpha=""))
     for point in sweep:
         writer.writerow(dict(_point_dict(point), stylized="", error=""))
-    _write_text(path, buffer.getvalue())
+    write_text(path, buffer.getvalue())
 
 
 def _row_dict(row: Row) -> dict[str, object]:
@@ -153,11 +153,6 @@ def _row_dict(row: Row) -> dict[str, object]:
 def _point_dict(point: SweepPoint) -> dict[str, object]:
     return {"content": str(point.content), "style": str(point.style), "alpha": point.alpha,
             **point.scores.as_dict()}
-
-
-def _write_text(path: Path, text: str) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
 
 
 # -- the alpha sweep ------------------------------------------------------------------------

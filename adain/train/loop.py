@@ -39,7 +39,7 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
-from ..atomic import atomic_path
+from ..atomic import write_text
 from ..decoder import Decoder
 from ..device import resolve_device
 from ..errors import AdaINError
@@ -331,8 +331,7 @@ class _Trainer:
                             reason)
 
     def _write_config(self) -> None:
-        with atomic_path(self.run_dir / "config.json") as tmp:
-            tmp.write_text(json.dumps(self.config.to_dict(), indent=2) + "\n")
+        write_text(self.run_dir / "config.json", json.dumps(self.config.to_dict(), indent=2) + "\n")
 
     def _save_checkpoint(self) -> Path:
         return save_checkpoint(self.run_dir, {
