@@ -8,6 +8,11 @@ ceil mode, as in the published network, so height and width at relu4_1 are ceil(
 
 AdaIN needs the layers to relu4_1; the optimisation method and the Gram-matrix metrics
 of ``adain optimize``/``adain eval`` go on to relu5_1 (``VGGEncoder(last="relu5_1")``).
+
+``width`` scales every convolution's channels (``scaled``): the compact model that
+``adain distill`` trains is this network at width 0.25 (16 ... 128 channels), with the
+same layers, strides, paddings and receptive field, so every code path (tiles, export,
+the realtime graphs) serves both.
 """
 
 from __future__ import annotations
@@ -40,12 +45,18 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 class Features(NamedTuple):
-    """The encoder's feature taps for AdaIN (spatial sizes for an H x W input, rounded up)."""
+    """The encoder's feature taps for AdaIN (spatial sizes for an H x W input, rounded up;
+    channels for VGG-19, a quarter of them for the compact width 0.25)."""
 
     relu1_1: Tensor  # (B, 64, H, W)
     relu2_1: Tensor  # (B, 128, H/2, W/2)
     relu3_1: Tensor  # (B, 256, H/4, W/4)
     relu4_1: Tensor  # (B, 512, H/8, W/8)
+
+
+def scaled(channels: int, width: float) -> int:
+    """``channels`` at ``width`` (at least 1); RGB (3 channels) is never scaled."""
+    return channels if channels == 3 else max(1, round(channels * width))
 
 
 def conv_relu(conv: nn.Conv2d, x: Tensor) -> Tensor:
@@ -73,17 +84,25 @@ def check_layers(names: Iterable[str]) -> tuple[str, ...]:
 
 
 class VGGEncoder(nn.Module):
-    """VGG-19 to ``last`` (relu4_1 by default). ``forward`` returns :class:`Features`;
-    ``encode`` only relu4_1; ``taps`` any layers up to ``last``."""
+    """VGG-19 to ``last`` (relu4_1 by default), its channels scaled by ``width``.
+    ``forward`` returns :class:`Features`; ``encode`` only relu4_1; ``taps`` any layers
+    up to ``last``."""
 
-    def __init__(self, last: str = ADAIN_LAST) -> None:
+    def __init__(self, last: str = ADAIN_LAST, width: float = 1.0) -> None:
         super().__init__()
+        if not 0.0 < width <= 1.0:
+            raise ValueError(f"width must be in (0, 1], got {width}")
         depth = LAYERS.index(check_layers([last])[0]) + 1
-        self.last = last
+        self.last, self.width = last, width
         self.preprocess = nn.Conv2d(3, 3, kernel_size=1)
         for name, cin, cout in VGG19_CONVS[:depth]:
-            self.add_module(name, nn.Conv2d(cin, cout, kernel_size=3))
+            self.add_module(name, nn.Conv2d(scaled(cin, width), scaled(cout, width), 3))
         self.conv_names = tuple(name for name, _, _ in VGG19_CONVS[:depth])
+
+    @property
+    def channels(self) -> int:
+        """Channels of the deepest layer (512 at relu4_1 for VGG-19, 128 at width 0.25)."""
+        return getattr(self, self.conv_names[-1]).out_channels
 
     def taps(self, x: Tensor, names: Iterable[str]) -> dict[str, Tensor]:
         """Features at ``names`` (layer -> (B, C, h, w)) of RGB images in [0, 1]; the

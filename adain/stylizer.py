@@ -4,6 +4,7 @@
     stylizer = Stylizer("models/vgg_normalised.pth", "models/decoder.pth")
     picture = stylizer.stylize("photo.jpg", ["monet.jpg"], StyleOptions(alpha=0.8))
     picture.save("photo_monet.png")
+    compact = Stylizer(model="runs/compact/compact.safetensors")  # from adain distill
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from PIL import Image
 from torch import Tensor
 
 from . import images, ops, tiling
+from .compact import load_pair
 from .decoder import Decoder
 from .device import BYTES_PER_PIXEL, check_fits, resolve_device
 from .encoder import MIN_SIDE, VGGEncoder
@@ -30,7 +32,6 @@ from .errors import AdaINError
 from .images import ImageSource, prepare, source_name
 from .paths import DEFAULT_DECODER, DEFAULT_VGG
 from .tiling import MIN_TILE
-from .weights import load_decoder, load_encoder
 
 log = logging.getLogger(__name__)
 
@@ -83,17 +84,19 @@ class StyleOptions:
 class StyleStats:
     """relu4_1 channel statistics of one style image."""
 
-    mean: Tensor  # (1, 512, 1, 1)
-    std: Tensor  # (1, 512, 1, 1)
+    mean: Tensor  # (1, C, 1, 1): C = 512 for VGG-19, 128 for the compact model
+    std: Tensor  # (1, C, 1, 1)
 
 
 class Stylizer:
     """An encoder and a decoder on one device, with a cache of style statistics."""
 
     def __init__(self, vgg: str | Path = DEFAULT_VGG, decoder: str | Path = DEFAULT_DECODER,
-                 device: str = "auto", cache_size: int = 64) -> None:
-        encoder = load_encoder(vgg)
-        loaded = load_decoder(decoder)
+                 device: str = "auto", cache_size: int = 64,
+                 model: str | Path | None = None) -> None:
+        """``vgg`` and ``decoder``, or the compact ``model`` of ``adain distill`` in place
+        of both."""
+        encoder, loaded = load_pair(vgg, decoder, model)
         if loaded.encoder_identity not in (encoder.identity, "unknown"):
             log.warning("%s was trained against the encoder %r but --vgg is %r; expect poor "
                         "results", decoder, loaded.encoder_identity, encoder.identity)
@@ -129,7 +132,7 @@ class Stylizer:
             image = ops.coral(image[0], color_target[0])[None]
         h, w = image.shape[-2:]
         if tiling.needs_tiles(h, w, self.device):
-            sums = tiling.ChannelSums(512)
+            sums = tiling.ChannelSums(self.encoder.channels)
             for _, feat in tiling.encode_tiled(self.encoder, image,
                                                tiling.auto_tile_size(self.device), self.device):
                 sums.add(feat)
@@ -211,7 +214,7 @@ class Stylizer:
         h, w = content.shape[-2:]
         try:
             with torch.inference_mode():
-                feat = self.encoder.encode(content.to(self.device))  # (1, 512, h/8, w/8)
+                feat = self.encoder.encode(content.to(self.device))  # (1, C, h/8, w/8)
                 target = self._target_features(feat, stats, options, mask)
                 target = options.alpha * target + (1.0 - options.alpha) * feat
                 out = self.decoder(target)[..., :h, :w]  # ceil-mode pooling rounds up
@@ -266,8 +269,8 @@ class Stylizer:
         if mask is not None:
             fg = _mask_at(mask.float(), (fh, fw))  # (1, 1, fh, fw)
             regions = torch.cat([fg, 1 - fg])  # (2, 1, fh, fw): inside, outside
-        feats = torch.empty(1, 512, fh, fw)
-        sums = tiling.ChannelSums(512, 1 if regions is None else 2)
+        feats = torch.empty(1, self.encoder.channels, fh, fw)
+        sums = tiling.ChannelSums(self.encoder.channels, 1 if regions is None else 2)
         try:
             for tile, feat in tiling.encode_tiled(self.encoder, content, size, self.device,
                                                   advance):
@@ -287,7 +290,7 @@ class Stylizer:
                       stats: Sequence[StyleStats], options: StyleOptions,
                       regions: Tensor | None) -> Callable[[slice, slice], Tensor]:
         """The decoder's input at some feature positions, from the global statistics."""
-        c_mean, c_std = sums.mean_std(ops.EPS)  # (R, 512, 1, 1)
+        c_mean, c_std = sums.mean_std(ops.EPS)  # (R, C, 1, 1)
         s_mean, s_std = stats[0].mean.cpu(), stats[0].std.cpu()
         if regions is None and len(stats) > 1:
             s_mean, s_std = (t.cpu() for t in _blended(stats, options))
@@ -334,7 +337,7 @@ def _mask_at(mask: Tensor, shape: Sequence[int]) -> Tensor:
 
 def decode_styled(decoder: Decoder, feat: Tensor, mean: Tensor, std: Tensor,
                   alpha: float | Tensor, size: tuple[int, int]) -> Tensor:
-    """AdaIN of relu4_1 ``feat`` (B, 512, h, w) to ``mean`` and ``std`` (B or 1, 512, 1, 1),
+    """AdaIN of relu4_1 ``feat`` (B, C, h, w) to ``mean`` and ``std`` (B or 1, C, 1, 1),
     mixed with the content's features by ``alpha`` (a number, or (B, 1, 1, 1)), decoded and
     cropped to ``size`` (ceil-mode pooling rounds the decoder's output up): (B, 3, H, W)."""
     target = ops.adain_with_stats(feat, mean, std)

@@ -6,7 +6,8 @@ extra tensors tolerated are the known unused layers of the same published networ
 wrong file is refused with one line that says what it looks like and what was expected.
 
 Our own format is safetensors with string metadata: ``format=adain``, ``format_version``,
-``kind`` (encoder or decoder), ``encoder`` (the encoder's identity), ``step`` and more.
+``kind`` (encoder, decoder, or compact: both networks, see ``adain.compact``), ``encoder``
+(the encoder's identity), ``step`` and more.
 A training checkpoint (``RUN/checkpoints/step_*.pt``) reads as its decoder, with the
 encoder identity, its SHA-256 and the step from the checkpoint as metadata.
 """
@@ -80,6 +81,7 @@ LAYOUT_DESCRIPTION = {
     "torchvision-vgg19": "torchvision's VGG-19",
     "adain-encoder": "an adain encoder",
     "adain-decoder": "an adain decoder",
+    "adain-compact": "a compact model from adain distill (both networks)",
 }
 _OWN_FORMATS = ("adain", CHECKPOINT_FORMAT)  # metadata "format" of files this project writes
 _WRAPPER_PREFIX = re.compile(r"^(module\.|_orig_mod\.)+")
@@ -189,8 +191,9 @@ def _translate(wf: WeightsFile, module: nn.Module, expected: str, flag: str) -> 
     """Map ``wf``'s tensors onto ``module``'s names, strictly, or explain what is wrong."""
     layout = wf.layout
     if wf.kind != expected:
-        hint = f"; pass it as --{'vgg' if wf.kind == 'encoder' else 'decoder'}?" \
-            if wf.kind in ("encoder", "decoder") else ""
+        flags = {"encoder": "--vgg", "decoder": "--decoder", "compact": "--model (in place "
+                 "of --vgg and --decoder)"}
+        hint = f"; pass it as {flags[wf.kind]}?" if wf.kind in flags else ""
         raise AdaINError(f"{wf.describe()}, but {flag} expects {expected} weights{hint}")
     if layout.startswith("adain-"):
         mapped = dict(wf.tensors)
@@ -224,7 +227,13 @@ def _translate(wf: WeightsFile, module: nn.Module, expected: str, flag: str) -> 
 
 
 def check_loads(wf: WeightsFile) -> str:
-    """The kind ``wf`` loads as (``encoder`` or ``decoder``); AdaINError if it does not."""
+    """The kind ``wf`` loads as (``encoder``, ``decoder`` or ``compact``); AdaINError if
+    it does not."""
+    if wf.kind == "compact":
+        from .compact import load_compact  # it builds on this module
+
+        load_compact(wf.path)
+        return "compact"
     if wf.kind not in ("encoder", "decoder"):
         raise AdaINError(f"{wf.describe()}; it loads as neither an encoder nor a decoder")
     module, flag = (VGGEncoder(), "--vgg") if wf.kind == "encoder" else (Decoder(), "--decoder")

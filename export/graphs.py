@@ -15,7 +15,8 @@ from adain.ops import adain_with_stats, calc_mean_std
 
 
 class StyleEncoderGraph(nn.Module):
-    """style (N, 3, H, W) -> style_mean, style_std (N, 512, 1, 1): once per style."""
+    """style (N, 3, H, W) -> style_mean, style_std (N, C, 1, 1): once per style (C = 512 for
+    the VGG pair, 128 for the compact model)."""
 
     def __init__(self, encoder: VGGEncoder, dtype: torch.dtype = torch.float32) -> None:
         super().__init__()
@@ -36,7 +37,7 @@ class StylizerGraph(nn.Module):
     def forward(self, content: Tensor, style_mean: Tensor, style_std: Tensor,
                 alpha: Tensor) -> Tensor:
         alpha = alpha.clamp(0.0, 1.0)
-        feat = self.encoder.encode(content.to(self.dtype)).float()  # (N, 512, ceil(H/8), ceil(W/8))
+        feat = self.encoder.encode(content.to(self.dtype)).float()  # (N, C, ceil(H/8), ceil(W/8))
         target = alpha * adain_with_stats(feat, style_mean, style_std) + (1 - alpha) * feat
         out = self.decoder(target.to(self.dtype)).float()  # (N, 3, 8*ceil(H/8), ...)
         return out[:, :, : content.shape[2], : content.shape[3]].clamp(0.0, 1.0)
@@ -57,8 +58,9 @@ class AdaINGraph(nn.Module):
 
 
 def example_inputs(name: str, height: int, width: int, batch: int = 1,
-                   seed: int = 0) -> dict[str, Tensor]:
-    """Fixed-seed inputs for graph ``name``, keyed by input name."""
+                   seed: int = 0, channels: int = 512) -> dict[str, Tensor]:
+    """Fixed-seed inputs for graph ``name``, keyed by input name (``channels``: the
+    encoder's, for the style statistics)."""
     generator = torch.Generator().manual_seed(seed)
 
     def rand(*shape: int) -> Tensor:
@@ -67,7 +69,8 @@ def example_inputs(name: str, height: int, width: int, batch: int = 1,
     image = rand(batch, 3, height, width)
     if name == "style_encoder":
         return {"style": image}
-    stats = {"style_mean": rand(batch, 512, 1, 1), "style_std": rand(batch, 512, 1, 1) + 0.5}
+    stats = {"style_mean": rand(batch, channels, 1, 1),
+             "style_std": rand(batch, channels, 1, 1) + 0.5}
     alpha = torch.tensor(0.8)
     if name == "stylizer":
         return {"content": image, **stats, "alpha": alpha}
@@ -82,13 +85,20 @@ IO_DOCS = {
     "style": f"float32 (N, 3, H, W) RGB in [0, 1], H and W at least {MIN_SIDE}: the style image",
     "content": f"float32 (N, 3, H, W) RGB in [0, 1], H and W at least {MIN_SIDE}: the content "
                "image",
-    "style_mean": "float32 (N or 1, 512, 1, 1): relu4_1 channel means of the style "
-                  "(style_encoder's output)",
-    "style_std": "float32 (N or 1, 512, 1, 1): relu4_1 channel standard deviations, "
+    "style_mean": "float32 (N or 1, C, 1, 1): relu4_1 channel means of the style "
+                  "(style_encoder's output; C is 512 for the VGG pair, the model's "
+                  "'channels' metadata says)",
+    "style_std": "float32 (N or 1, C, 1, 1): relu4_1 channel standard deviations, "
                  "sqrt(unbiased variance + 1e-5)",
     "alpha": "float32 scalar in [0, 1]: 1 full style, 0 the content reconstructed",
     "stylized": "float32 (N, 3, H, W) RGB in [0, 1], the content's height and width",
 }
+
+
+def channels_of(module: nn.Module) -> int:
+    """The statistics' channel count of a graph module built by :func:`build`."""
+    encoder = module.style_encoder.encoder if isinstance(module, AdaINGraph) else module.encoder
+    return encoder.channels
 
 
 def build(name: str, encoder: VGGEncoder, decoder: Decoder,

@@ -29,11 +29,12 @@ import torch
 from google.protobuf.message import DecodeError
 
 import adain
+from adain.compact import load_pair
 from adain.encoder import MIN_SIDE
 from adain.errors import AdaINError
 from adain.outputs import check_writable_path
 from adain.paths import DEFAULT_DECODER, DEFAULT_ONNX_DIR, DEFAULT_VGG
-from adain.weights import TORCHVISION, load_decoder, load_encoder
+from adain.weights import TORCHVISION
 
 from . import graphs
 from .graph_file import ExportedGraph, opset_of, read_metadata, set_metadata
@@ -49,6 +50,7 @@ WEIGHT_KEYS = ("vgg_sha256", "decoder_sha256")  # metadata naming the weights of
 class ExportConfig:
     vgg: str = str(DEFAULT_VGG)
     decoder: str = str(DEFAULT_DECODER)
+    model: str | None = None  # a compact model (adain distill) in place of vgg and decoder
     out_dir: str = str(DEFAULT_ONNX_DIR)
     verify: bool = True
     # Tolerances on verify.relative_difference: max |difference| for pictures in [0, 1],
@@ -62,6 +64,9 @@ class ExportConfig:
     verify_sizes: tuple[tuple[int, int], ...] = ((64, 48), (37, 53))  # (H, W); 2nd not /8
 
     def __post_init__(self) -> None:
+        if self.model is not None and (self.vgg, self.decoder) != (str(DEFAULT_VGG),
+                                                                  str(DEFAULT_DECODER)):
+            raise AdaINError("--model holds both networks; leave out --vgg and --decoder")
         if self.int8 and not self.calib_dir:
             raise AdaINError("--int8 needs --calib-dir DIR: images to calibrate the "
                              "quantisation on")
@@ -70,13 +75,12 @@ class ExportConfig:
 def export_onnx(config: ExportConfig) -> list[ExportedGraph]:
     """Write the graphs (and their fp16/int8 variants) into ``config.out_dir``."""
     check_writable_path(config.out_dir, folder=True)
-    encoder = load_encoder(config.vgg)
-    decoder = load_decoder(config.decoder)
+    encoder, decoder = load_pair(config.vgg, config.decoder, config.model)
     if config.int8:
         from .quantize import check_calibration_folder
 
         check_calibration_folder(Path(config.calib_dir))  # before minutes of work
-    metadata = _metadata(config, encoder.identity)
+    metadata = _metadata(config, encoder.identity, encoder.module)
     out_dir = Path(config.out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -112,13 +116,14 @@ def _export_verified(module: torch.nn.Module, name: str, path: Path, metadata: d
     fp16 = path.name.endswith(".fp16.onnx")
     tolerance = config.half_tolerance if fp16 else config.tolerance
     label = "PyTorch" if isinstance(reference, torch.nn.Module) else reference.name
+    channels = graphs.channels_of(module)
     _export(module, name, path, metadata)
-    diff = _verify(path, name, reference, config)
+    diff = _verify(path, name, reference, config, channels)
     _check(path, diff, tolerance, label)
     if config.simplify:
         slimmed = path.with_suffix(".slim.onnx")
         if _simplify(path, slimmed):
-            slim_diff = _verify(slimmed, name, reference, config)
+            slim_diff = _verify(slimmed, name, reference, config, channels)
             if slim_diff is None or slim_diff <= tolerance:
                 model = onnx.load(str(slimmed))
                 _describe_io(model, name)  # onnxslim drops the inputs' and outputs' docs
@@ -133,12 +138,12 @@ def _export_verified(module: torch.nn.Module, name: str, path: Path, metadata: d
 
 
 def _verify(path: Path, name: str, reference: torch.nn.Module | Path,
-            config: ExportConfig) -> float | None:
+            config: ExportConfig, channels: int) -> float | None:
     if not config.verify:
         return None
     if isinstance(reference, torch.nn.Module):
         return max_difference_vs_torch(path, reference, name, config.verify_sizes)
-    return max_difference_vs_graph(path, reference, name, config.verify_sizes)
+    return max_difference_vs_graph(path, reference, name, config.verify_sizes, channels)
 
 
 def _export(module: torch.nn.Module, name: str, path: Path, metadata: dict[str, str]) -> Path:
@@ -151,7 +156,7 @@ def _export(module: torch.nn.Module, name: str, path: Path, metadata: dict[str, 
     if name == "adain":  # the style's size is its own
         dynamic["style"] = {0: batch, 2: torch.export.Dim("style_height", min=MIN_SIDE),
                             3: torch.export.Dim("style_width", min=MIN_SIDE)}
-    inputs = graphs.example_inputs(name, 64, 48)
+    inputs = graphs.example_inputs(name, 64, 48, channels=graphs.channels_of(module))
     with torch.no_grad():
         module(*inputs.values())  # a bug in forward fails here, with its own traceback
     try:
@@ -222,7 +227,8 @@ def _export_half(encoder, decoder, staging: Path, metadata: dict[str, str],
 def _check_fp16_arithmetic(module16: torch.nn.Module, module32: torch.nn.Module, name: str,
                            config: ExportConfig) -> None:
     height, width = config.verify_sizes[0]
-    inputs = tuple(graphs.example_inputs(name, height, width, batch=2, seed=1).values())
+    inputs = tuple(graphs.example_inputs(name, height, width, batch=2, seed=1,
+                                         channels=graphs.channels_of(module32)).values())
     with torch.no_grad():
         got, want = module16(*inputs), module32(*inputs)
     got = got if isinstance(got, tuple) else (got,)
@@ -269,7 +275,27 @@ def _same_weights(path: Path, metadata: dict[str, str]) -> bool:
     return all(recorded.get(key) == metadata[key] for key in WEIGHT_KEYS)
 
 
-def _metadata(config: ExportConfig, encoder_identity: str) -> dict[str, str]:
+def _metadata(config: ExportConfig, encoder_identity: str,
+              encoder: torch.nn.Module) -> dict[str, str]:
+    """What every graph of this export records: the producer, the layout, and the model
+    (the VGG pair's two files, or the compact model's one file for both)."""
+    if config.model is not None:
+        digest = _sha256(config.model)
+        return {**_common_metadata(encoder_identity, encoder),
+                "model": f"compact {encoder_identity} (adain distill), width {encoder.width:g}",
+                "vgg_sha256": digest, "decoder_sha256": digest,
+                "vgg_file": Path(config.model).name, "decoder_file": Path(config.model).name}
+    return {
+        **_common_metadata(encoder_identity, encoder),
+        "model": "VGG pair: VGG-19 encoder to relu4_1 and the AdaIN decoder",
+        "vgg_sha256": _sha256(config.vgg),
+        "decoder_sha256": _sha256(config.decoder),
+        "vgg_file": Path(config.vgg).name,
+        "decoder_file": Path(config.decoder).name,
+    }
+
+
+def _common_metadata(encoder_identity: str, encoder: torch.nn.Module) -> dict[str, str]:
     return {
         "producer": f"adain {adain.__version__}",
         "torch": torch.__version__,
@@ -277,10 +303,7 @@ def _metadata(config: ExportConfig, encoder_identity: str) -> dict[str, str]:
         "color_order": "RGB",
         "value_range": "[0, 1] (inputs and stylized)",
         "encoder": encoder_identity,
-        "vgg_sha256": _sha256(config.vgg),
-        "decoder_sha256": _sha256(config.decoder),
-        "vgg_file": Path(config.vgg).name,
-        "decoder_file": Path(config.decoder).name,
+        "channels": str(encoder.channels),
     }
 
 

@@ -69,7 +69,7 @@ def quantize_graphs(folder: Path, calib_dir: Path, metadata: dict[str, str]
     calibration, held_out = feeds[:-held], feeds[-held:]
     fp32, int8 = folder / "stylizer.onnx", folder / "stylizer.int8.onnx"
     for keep in KEEP_FLOAT:
-        _quantize(fp32, int8, calibration, keep)
+        quantize_stylizer(fp32, int8, calibration, keep)
         psnr = _worst_psnr(fp32, int8, held_out)
         if psnr >= PSNR_GOAL:
             break
@@ -116,7 +116,10 @@ class _Reader(CalibrationDataReader):
         return next(self.feeds, None)
 
 
-def _quantize(fp32: Path, int8: Path, feeds: list[dict], keep_float: tuple[str, ...]) -> None:
+def quantize_stylizer(fp32: Path, int8: Path, feeds: list[dict],
+                      keep_float: tuple[str, ...]) -> None:
+    """Quantise the stylizer graph ``fp32`` into ``int8``, calibrated on ``feeds`` (the
+    graph's inputs), with the convolutions of the layers in ``keep_float`` left in float."""
     model = onnx.load(str(fp32))
     exclude = [n.name for n in model.graph.node if n.op_type == "Conv"
                and any(n.input[1].endswith(f"{layer}.weight") for layer in keep_float)]

@@ -41,7 +41,8 @@ def max_difference_vs_torch(path: Path, module: torch.nn.Module, name: str,
     at each (H, W) in ``sizes``, batch 2 with different inputs per sample."""
     sess, worst = session(path), 0.0
     for seed, (height, width) in enumerate(sizes):
-        inputs = graphs.example_inputs(name, height, width, batch=2, seed=seed + 1)
+        inputs = graphs.example_inputs(name, height, width, batch=2, seed=seed + 1,
+                                       channels=graphs.channels_of(module))
         with torch.no_grad():
             expected = module(*inputs.values())
         expected = expected if isinstance(expected, tuple) else (expected,)
@@ -51,11 +52,12 @@ def max_difference_vs_torch(path: Path, module: torch.nn.Module, name: str,
 
 
 def max_difference_vs_graph(path: Path, reference: Path, name: str,
-                            sizes: tuple[tuple[int, int], ...]) -> float:
+                            sizes: tuple[tuple[int, int], ...], channels: int = 512) -> float:
     """Worst :func:`relative_difference` of a graph against a reference graph."""
     sess, ref, worst = session(path), session(reference), 0.0
     for seed, (height, width) in enumerate(sizes):
-        inputs = graphs.example_inputs(name, height, width, batch=2, seed=seed + 1)
+        inputs = graphs.example_inputs(name, height, width, batch=2, seed=seed + 1,
+                                       channels=channels)
         for got, want in zip(run(sess, inputs), run(ref, inputs), strict=True):
             worst = max(worst, relative_difference(got, want))
     return worst

@@ -26,6 +26,8 @@ Examples:
   adain eval --content photos/ -s styles/ --stylized output/ --csv scores.csv
   adain eval --content photos/ -s styles/ --plot sweep.png  # alpha 0..1
   adain eval --video clip.mp4 --stylized-video clip_monet.mp4  # flicker
+  adain eval --content photos/ -s styles/ --plot compact.png \
+      --model runs/c/compact.safetensors   # a compact model, scored with --vgg
 
 Metrics (all with the same VGG; lower is better except SSIM):
 
@@ -77,23 +79,31 @@ def eval_command(
     ] = 512,
     vgg: DeepVggOption = str(DEFAULT_VGG),
     decoder: DecoderOption = DEFAULT_DECODER,
+    model: Annotated[Path | None, typer.Option(
+        exists=True, dir_okay=False, show_default=False,
+        help="Sweep with this compact model from adain distill instead of --decoder (and "
+             "--vgg, which still scores).")] = None,
     device: DeviceOption = Device.auto,
 ) -> None:
     """Score stylised results: content and style losses, Gram loss, SSIM; video flicker."""
     _refuse_conflicts(content, style, stylized, video, stylized_video, csv_path, plot)
+    if model is not None and (plot is None or decoder != DEFAULT_DECODER):
+        raise fail("--model stylises the --plot sweep in place of --decoder; give it with "
+                   "--plot and without --decoder", 2)
     named = {"--json": json_path, "--csv": csv_path, "--plot": plot}
     outputs = {option: path for option, path in named.items() if path is not None}
     rows, points, sweep_errors, info = [], [], [], {}
     with user_errors():
         _check_outputs(outputs, [content, style, stylized, video, stylized_video, decoder,
-                                 Path(vgg)])
+                                 Path(vgg), model])
         if stylized is not None or plot is not None:
             evaluator = _evaluator(vgg, device.value)
             info["vgg"] = vgg
         if plot is not None:  # load the decoder before any other work: a wrong one fails now
             from ..stylizer import Stylizer
 
-            stylizer = Stylizer(vgg, decoder, device.value)
+            stylizer = (Stylizer(model=model, device=device.value) if model is not None
+                        else Stylizer(vgg, decoder, device.value))
         if stylized is not None:
             rows = _score(evaluator, content, style, stylized, style_size,
                           list(outputs.values()))
@@ -104,7 +114,7 @@ def eval_command(
 
             points, sweep_errors = _sweep(evaluator, stylizer, content, style, plot, alphas,
                                           content_size, style_size)
-            info["sweep"] = {"decoder": str(decoder), "content_size": content_size,
+            info["sweep"] = {"decoder": str(model or decoder), "content_size": content_size,
                              "style_size": style_size, **sweep_report(points),
                              "errors": sweep_errors}
         _write_reports(json_path, csv_path, rows, points, info)

@@ -11,7 +11,7 @@ from rich.markup import escape
 
 from ..paths import DEFAULT_DECODER, DEFAULT_ONNX_DIR, DEFAULT_VGG
 from .common import console, fail, user_errors
-from .options import DecoderOption, VggOption
+from .options import DecoderOption, ModelOption, VggOption, pair_sources
 
 EXAMPLES = """
 Examples:
@@ -20,6 +20,7 @@ Examples:
   adain export                                  # models/onnx/*.onnx
   adain export --half                           # + *.fp16.onnx for GPUs
   adain export --int8 --calib-dir photos/       # + *.int8.onnx for CPUs
+  adain export --model runs/c/compact.safetensors -o models/compact-onnx  # adain distill's
 """
 
 
@@ -30,6 +31,7 @@ def export(
     ] = True,
     vgg: VggOption = str(DEFAULT_VGG),
     decoder: DecoderOption = DEFAULT_DECODER,
+    model: ModelOption = None,
     output: Annotated[Path, typer.Option("--output", "-o", file_okay=False,
                                          help="Folder for the graphs.")] = DEFAULT_ONNX_DIR,
     half: Annotated[bool, typer.Option("--half", metavar="", help=(
@@ -49,10 +51,11 @@ def export(
     """Export the model as ONNX graphs: style encoder, stylizer and single-shot AdaIN."""
     if int8 and calib_dir is None:
         raise fail("--int8 needs --calib-dir DIR with images to calibrate on", 2)
+    networks = {k: str(v) for k, v in pair_sources(vgg, decoder, model).items()}
     with user_errors():
         from ..export import ExportConfig, export_onnx
 
-        config = ExportConfig(vgg=vgg, decoder=str(decoder), out_dir=str(output), verify=verify,
+        config = ExportConfig(**networks, out_dir=str(output), verify=verify,
                               half=half, int8=int8,
                               calib_dir=str(calib_dir) if calib_dir else None, simplify=simplify)
         graphs = export_onnx(config)

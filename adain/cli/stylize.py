@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ..paths import DEFAULT_DECODER, DEFAULT_OUTPUT_DIR, DEFAULT_VGG
 from .common import Device, console, err_console, fail, user_errors
-from .options import DecoderOption, DeviceOption, VggOption
+from .options import DecoderOption, DeviceOption, ModelOption, VggOption, pair_sources
 from .styles import resolved
 
 if TYPE_CHECKING:
@@ -37,6 +37,7 @@ Examples:
   adain stylize photos/ -s a.jpg -o out --skip-existing   # resume: keep what is done
   adain stylize big.jpg -s a.jpg --content-size 0 --tile 1024   # full size, in tiles
   adain stylize big.jpg -s a.jpg --content-size 0 --style-scale 1   # a 512 px result's look
+  adain stylize photo.jpg -s monet.jpg --model runs/c/compact.safetensors  # adain distill's
 """
 
 
@@ -93,6 +94,7 @@ def stylize(
     ] = None,
     vgg: VggOption = str(DEFAULT_VGG),
     decoder: DecoderOption = DEFAULT_DECODER,
+    model: ModelOption = None,
     device: DeviceOption = Device.auto,
     ext: Annotated[str | None, typer.Option(
         help="Extension of results written to a folder, e.g. .png [default: the content's].")
@@ -109,6 +111,7 @@ def stylize(
 ) -> None:
     """Stylise content images with style images (AdaIN)."""
     weights = _parse_weights(interpolation_weights)
+    networks = pair_sources(vgg, decoder, model)
     if style_scale is not None and style_size != 512:
         raise fail("give --style-size or --style-scale, not both", 2)
     with user_errors():
@@ -126,7 +129,7 @@ def stylize(
         check_outputs(jobs, inputs=[mask] if mask is not None else [],
                       outputs=[grid] if grid is not None else [])
         sheet = ContactSheet(jobs, grid) if grid is not None else None
-        stylizer = Stylizer(vgg, decoder, device.value)
+        stylizer = Stylizer(device=device.value, **networks)
         started = time.perf_counter()
         report = _run(stylizer, options, jobs, sheet, quality, skip_existing)
         seconds = time.perf_counter() - started
