@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor
 
@@ -40,3 +41,14 @@ def gram_loss(output: Mapping[str, Tensor], style_grams: Mapping[str, Tensor]) -
     losses = [F.mse_loss(gram_matrix(output[layer].float()), gram.float())
               for layer, gram in style_grams.items()]
     return sum(losses[1:], losses[0])
+
+
+def feature_loss(student: Features, teacher: Features) -> Tensor:
+    """Sum over relu1_1..relu4_1 of the MSE between the student's features (embedded to
+    the teacher's channels) and the teacher's, each divided by the teacher's mean square so
+    that every layer weighs alike whatever the scale of its activations."""
+    total = student.relu1_1.new_zeros((), dtype=torch.float32)
+    for got, want in zip(student, teacher, strict=True):
+        want = want.float()
+        total = total + F.mse_loss(got.float(), want) / want.pow(2).mean().clamp_min(1e-12)
+    return total

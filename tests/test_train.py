@@ -46,7 +46,7 @@ def test_loss_falls_over_a_few_dozen_steps(folders, published_weights, tmp_path)
     losses = []
     config = config_for(folders, published_weights, tmp_path / "run", iters=40, image_size=64,
                         crop_size=64, save_every=40, sample_every=0)
-    train(config, on_progress=lambda p: losses.append(p.content_loss + 10 * p.style_loss))
+    train(config, on_progress=lambda p: losses.append(p.losses["content"] + 10 * p.losses["style"]))
     assert len(losses) == 40
     assert sum(losses[-8:]) < 0.7 * sum(losses[:8])
 

@@ -23,8 +23,8 @@ from .realtime import video, webcam
 from .styles import styles
 from .stylize import EXAMPLES as STYLIZE_EXAMPLES
 from .stylize import stylize
+from .train import DISTILL_EXAMPLES, distill, train
 from .train import EXAMPLES as TRAIN_EXAMPLES
-from .train import train
 from .weights import weights_app
 
 app = typer.Typer(
@@ -42,6 +42,7 @@ app.command(cls=Command)(styles)
 app.command(cls=Command, no_args_is_help=True, epilog=DATASET_EXAMPLES)(stylize_dataset)
 app.command(cls=Command, no_args_is_help=True)(merge_shards)
 app.command(cls=Command, no_args_is_help=True, epilog=TRAIN_EXAMPLES)(train)
+app.command(cls=Command, no_args_is_help=True, epilog=DISTILL_EXAMPLES)(distill)
 app.command(cls=Command, no_args_is_help=True, epilog=EXPORT_EXAMPLES)(export)
 app.command(cls=Command, no_args_is_help=True, epilog=OPTIMIZE_EXAMPLES)(optimize)
 app.command("eval", cls=Command, no_args_is_help=True, epilog=EVAL_EXAMPLES)(eval_command)

@@ -1,7 +1,9 @@
 """The settings of a training run, and what a resumed run may change (torch-free).
 
-``TrainConfig`` holds every setting; it is saved as RUN/config.json and in every
-checkpoint. Its paths are made absolute when it is made, so a run resumes from any folder.
+``TrainConfig`` holds every setting of ``adain train`` (a decoder); ``DistillConfig`` adds
+those of ``adain distill`` (a compact encoder and decoder, taught by the VGG pair). Either
+is saved as RUN/config.json, with its ``task``, and in every checkpoint. Its paths are
+made absolute when it is made, so a run resumes from any folder.
 ``resume_config(run, **changes)`` reads a run's settings back with the changes a resume
 may make (those in ``RESUMABLE``); any other change is refused with one line.
 """
@@ -15,14 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import AdaINError
-from ..paths import DEFAULT_VGG
+from ..paths import DEFAULT_DECODER, DEFAULT_VGG
 
 TORCHVISION = "torchvision"  # the --vgg value that is not a path (adain.weights.TORCHVISION)
 # Settings a resumed run may change (how far, where and how fast it runs, how often it
 # saves); the others stay as the run was started.
 RESUMABLE = frozenset({"iters", "workers", "device", "save_every", "sample_every", "log_every",
                        "keep_checkpoints", "compile", "channels_last"})
-_PATHS = ("content_dir", "style_dir", "out", "vgg")  # made absolute: resumable from anywhere
+_PATHS = ("content_dir", "style_dir", "out", "vgg", "decoder")  # made absolute: resumable
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,7 @@ class TrainConfig:
     run resumes from any folder.
     """
 
+    TASK = "train"  # what RUN/config.json calls the run; the command that resumes it
     content_dir: str
     style_dir: str
     out: str
@@ -58,6 +61,8 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         for name in _PATHS:
+            if not hasattr(self, name):
+                continue
             value = getattr(self, name)
             if not (name == "vgg" and value == TORCHVISION):
                 object.__setattr__(self, name, str(Path(value).absolute()))
@@ -67,8 +72,12 @@ class TrainConfig:
         if self.precision not in ("auto", "bf16", "fp32"):
             raise AdaINError(f"unknown precision {self.precision!r}; use auto, bf16 or fp32")
 
+    @property
+    def command(self) -> str:
+        return f"adain {self.TASK}"
+
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        return {"task": self.TASK, **dataclasses.asdict(self)}
 
     @classmethod
     def from_dict(cls, values: dict) -> TrainConfig:
@@ -76,21 +85,58 @@ class TrainConfig:
         return cls(**{k: v for k, v in values.items() if k in known})
 
 
-def load_run_config(run: Path) -> TrainConfig:
+@dataclass(frozen=True)
+class DistillConfig(TrainConfig):
+    """``adain distill``: a compact encoder and decoder learn from the VGG pair (``vgg``,
+    ``decoder``): for ``encoder_iters`` steps the encoder, to reproduce the teacher's
+    relu1_1..relu4_1 features through 1x1 linear embeddings (weighted ``feature_weight``);
+    then the decoder, AdaIN's content and style losses measured with the teacher's VGG
+    (``content_weight``, ``style_weight``)."""
+
+    TASK = "distill"
+    decoder: str = str(DEFAULT_DECODER)  # the teacher's decoder (samples; its hash is kept)
+    width: float = 0.25  # the student's channels: a fraction of VGG-19's
+    encoder_iters: int = 40_000  # steps that train the encoder; the decoder learns after
+    feature_weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 0.0 < self.width <= 1.0:
+            raise AdaINError(f"--width must be in (0, 1] (a fraction of VGG-19's channels), "
+                             f"got {self.width}")
+        if self.encoder_iters >= self.iters:
+            raise AdaINError(f"--encoder-iters {self.encoder_iters} leaves no step of --iters "
+                             f"{self.iters} for the decoder; give fewer encoder steps or more "
+                             "steps in all")
+
+
+TASKS = {config.TASK: config for config in (TrainConfig, DistillConfig)}
+
+
+def load_run_config(run: Path, task: str | None = None) -> TrainConfig:
+    """The settings of the run in ``run``; with ``task``, a run of another task is refused
+    (``adain train --resume`` on a distillation run names the command that resumes it)."""
     path = run / "config.json"
     if not path.is_file():
         raise AdaINError(f"{run} is not a training run (no config.json); start one with "
-                         "adain train --content-dir ... --style-dir ... --out RUN")
+                         f"adain {task or 'train'} --content-dir ... --style-dir ... --out RUN")
     try:
-        return TrainConfig.from_dict(json.loads(path.read_text()))
-    except (ValueError, TypeError) as exc:  # broken JSON, or not the settings of a run
+        values = json.loads(path.read_text())
+        kind = values.get("task", TrainConfig.TASK)  # runs before distill have no task
+        config = TASKS[kind].from_dict(values)
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:  # not a run's settings
         raise AdaINError(f"{path} is not the settings of a training run ({exc})") from exc
+    if task is not None and config.TASK != task:
+        raise AdaINError(f"{run} is a run of {config.command}, not adain {task}; continue it "
+                         f"with {config.command} --resume {run}")
+    return config
 
 
-def resume_config(run: str | Path, **changes: object) -> TrainConfig:
+def resume_config(run: str | Path, task: str | None = None, **changes: object) -> TrainConfig:
     """The settings of the run in ``run`` with ``changes`` (only settings in RESUMABLE may
-    change); ``out`` is ``run``, wherever the run was started from."""
-    saved = load_run_config(Path(run))
+    change); ``out`` is ``run``, wherever the run was started from. With ``task`` a run
+    of another task is refused."""
+    saved = load_run_config(Path(run), task)
     config = dataclasses.replace(saved, out=str(run), **changes)
     refuse_fixed_changes(saved, config, Path(run))
     return config
@@ -99,7 +145,7 @@ def resume_config(run: str | Path, **changes: object) -> TrainConfig:
 def refuse_fixed_changes(saved: TrainConfig, config: TrainConfig, run: Path) -> None:
     """Refuse ``config`` for resuming the run ``saved`` if it changes a setting outside
     RESUMABLE (``out`` may differ: a run folder may have been moved)."""
-    fixed = [field.name for field in dataclasses.fields(TrainConfig)
+    fixed = [field.name for field in dataclasses.fields(saved)
              if field.name not in RESUMABLE | {"out"}
              and getattr(saved, field.name) != getattr(config, field.name)]
     if fixed:

@@ -1,19 +1,23 @@
-"""Training a decoder: the paper's objective, fast on GPUs, resumable, on one or many.
+"""Training runs: a decoder (the paper's objective) or a distilled compact model, fast on
+GPUs, resumable, on one or many.
 
     config = TrainConfig(content_dir="coco", style_dir="wikiart", out="runs/mine")
     decoder = train(config)
     decoder = train(resume_config("runs/mine", iters=300_000), resume=True)
+    student = train(DistillConfig(content_dir="coco", style_dir="wikiart", out="runs/c"))
 
-The encoder is frozen; only the decoder learns (Adam, lr / (1 + lr_decay * step)). RUN
-holds ``config.json``, ``checkpoints/`` (resumable), ``tb/`` (TensorBoard), ``samples/``
-and at the end ``decoder.safetensors``. Under torchrun each process trains on its own
-part of every step's data with DistributedDataParallel; only rank 0 writes.
+What learns, and from what, is the run's objective (``objective.py``): for a
+``TrainConfig`` the decoder, for a ``DistillConfig`` the compact encoder and decoder; the
+teacher networks are frozen. Adam, lr / (1 + lr_decay * step). RUN holds ``config.json``,
+``checkpoints/`` (resumable), ``tb/`` (TensorBoard), ``samples/`` and at the end
+``decoder.safetensors`` (or ``compact.safetensors``). Under torchrun each process trains
+on its own part of every step's data with DistributedDataParallel; only rank 0 writes.
 
 Resume rules: a resumed run keeps its settings except those in ``RESUMABLE``; it starts
 from its newest checkpoint that loads (a broken one is passed over with a warning), and
 is refused if checkpoints exist but none loads, or one was written by a newer adain,
 never started again at step 0 over them. A new run refuses a folder that holds a run,
-unless that run stopped before saving anything (no checkpoint, no decoder): it starts
+unless that run stopped before saving anything (no checkpoint, no result): it starts
 again there with the new settings.
 """
 
@@ -36,15 +40,14 @@ except ImportError:  # Windows
     fcntl = None
 
 import torch
+from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
 from ..atomic import write_text
-from ..decoder import Decoder
 from ..device import resolve_device
 from ..errors import AdaINError
 from ..outputs import check_writable_path
-from ..weights import load_decoder, load_encoder, save_weights
 from . import distributed
 from .checkpoint import (
     UnreadableCheckpoint,
@@ -56,16 +59,18 @@ from .checkpoint import (
 )
 from .config import (
     RESUMABLE,
+    DistillConfig,
     TrainConfig,
     load_run_config,
     refuse_fixed_changes,
     resume_config,
 )
 from .data import PairDataset, PositionSampler, collate, list_images
-from .step import StepModels, TrainStep, precision_for
+from .objective import objective_class
+from .step import Precision, precision_for
 
-__all__ = ["RESUMABLE", "TrainConfig", "TrainProgress", "TrainingStopped", "load_run_config",
-           "resume_config", "train"]
+__all__ = ["RESUMABLE", "DistillConfig", "TrainConfig", "TrainProgress", "TrainingStopped",
+           "load_run_config", "resume_config", "train"]
 
 log = logging.getLogger(__name__)
 
@@ -78,39 +83,41 @@ class TrainProgress:
 
     step: int
     total: int
-    content_loss: float
-    style_loss: float
+    losses: dict[str, float]  # "content", "style" (and "feature" when distilling); {} at first
     lr: float
     images_per_second: float
 
 
-def _check_new_run(run: Path, process: distributed.Process) -> None:
+def _check_new_run(run: Path, config: TrainConfig, process: distributed.Process) -> None:
     """Refuse a folder holding a run, unless that run saved nothing (no checkpoint, no
-    decoder): a start that failed early may start again there with corrected settings."""
+    result): a start that failed early may start again there with corrected settings."""
     if not (run / "config.json").exists():
         return
-    if list_checkpoints(run) or (run / "decoder.safetensors").exists():
+    results = [name for objective in ("decoder", "compact")
+               if (run / (name := f"{objective}.safetensors")).exists()]
+    if list_checkpoints(run) or results:
         raise AdaINError(f"{run} already holds a training run; continue it with "
-                         f"--resume {run}, or choose another --out")
+                         f"{config.command} --resume {run}, or choose another --out")
     if process.is_main:
         log.warning("%s holds a run that stopped before its first checkpoint; starting it "
                     "again from step 0 with the settings given now", run)
 
 
 def train(config: TrainConfig, on_progress: Callable[[TrainProgress], None] | None = None,
-          process: distributed.Process | None = None, resume: bool = False) -> Decoder:
+          process: distributed.Process | None = None, resume: bool = False) -> nn.Module:
     """Train up to ``config.iters`` steps; ``resume`` continues from RUN's newest checkpoint
     that loads, with the run's own settings (see ``resume_config`` and RESUMABLE).
 
-    Returns the trained decoder (the unwrapped module) on every process.
+    Returns what learned (the unwrapped module) on every process: the decoder, or for a
+    ``DistillConfig`` the student (``.encoder``, ``.decoder``).
     """
     run = Path(config.out)
     process = process or distributed.from_environment()
     check_writable_path(run, folder=True)
     if resume:
-        refuse_fixed_changes(load_run_config(run), config, run)
+        refuse_fixed_changes(load_run_config(run, config.TASK), config, run)
     else:
-        _check_new_run(run, process)
+        _check_new_run(run, config, process)
     device = resolve_device(config.device)
     if device.type == "cuda" and process.distributed:
         device = torch.device("cuda", process.local_rank)
@@ -118,14 +125,14 @@ def train(config: TrainConfig, on_progress: Callable[[TrainProgress], None] | No
     distributed.init(process, device)
     try:
         trainer = _Trainer(config, process, device)  # checks the data before RUN is made
-        with _run_lock(run, process):
+        with _run_lock(run, process, config.command):
             return trainer.run(on_progress)
     finally:
         distributed.shutdown(process)
 
 
 @contextlib.contextmanager
-def _run_lock(run: Path, process: distributed.Process) -> Iterator[None]:
+def _run_lock(run: Path, process: distributed.Process, command: str) -> Iterator[None]:
     """RUN/.lock, held by the main process while it trains: a second ``adain train`` on
     the same folder (a restart, a resume) is refused instead of writing beside the first.
     The operating system drops the lock when the process dies, however it dies."""
@@ -137,7 +144,7 @@ def _run_lock(run: Path, process: distributed.Process) -> Iterator[None]:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise AdaINError(f"another adain train is running in {run}; wait for it to "
+            raise AdaINError(f"another {command} is running in {run}; wait for it to "
                              "finish, or stop it (Ctrl-C saves a checkpoint) and resume") from None
         try:
             yield
@@ -152,10 +159,9 @@ class _Trainer:
         self.run_dir = Path(config.out)
         self.contents = list_images(Path(config.content_dir), "content")
         self.styles = list_images(Path(config.style_dir), "style")
-        self.encoder = load_encoder(config.vgg)
-        torch.manual_seed(config.seed)
-        self.decoder = Decoder()
-        self.optimizer = torch.optim.Adam(self.decoder.parameters(), lr=config.lr)
+        self.objective = objective_class(config)(config)
+        self.model = self.objective.trained  # what learns, unwrapped
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr)
         self.schedule = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda step: 1.0 / (1.0 + config.lr_decay * step))
         self.skipped: set[str] = set()  # one-line reasons naming the unreadable files
@@ -179,21 +185,19 @@ class _Trainer:
                              f"{'; '.join(unreadable)}. Refusing to start again at step 0 over "
                              "them: put a good checkpoint back, or move them away to start "
                              "the run afresh")
-        if (finished := self._decoder_step()) > 0:  # e.g. its checkpoints were deleted
-            raise AdaINError(f"{self.run_dir} has no checkpoint but a decoder.safetensors at "
-                             f"step {finished}; refusing to start again at step 0 over it: "
+        if (finished := self._result_step()) > 0:  # e.g. its checkpoints were deleted
+            raise AdaINError(f"{self.run_dir} has no checkpoint but a {self.objective.RESULT} "
+                             f"at step {finished}; refusing to start again at step 0 over it: "
                              "move it away to train the run afresh")
         return 0
 
     def _restore(self, path: Path, state: dict) -> int:
-        if state.get("encoder_sha256") != self.encoder.sha256:
-            raise AdaINError(f"{path} was trained against other encoder weights than "
-                             f"{self.config.vgg}; resume with the same --vgg")
+        self.objective.check_resume(path, state)
         if state.get("world_size", 1) != self.process.world_size:
             log.warning("%s was saved by %d processes and resumes with %d: the effective batch "
                         "and the data order change from here on", path,
                         state.get("world_size", 1), self.process.world_size)
-        self.decoder.load_state_dict(state["decoder"])
+        self.model.load_state_dict(state[self.objective.STATE_KEY])
         self.optimizer.load_state_dict(state["optimizer"])
         self.schedule.load_state_dict(state["schedule"])
         torch.set_rng_state(state["rng"])
@@ -202,7 +206,7 @@ class _Trainer:
         log.info("resuming %s from step %d", self.run_dir, state["step"])
         return int(state["step"])
 
-    def run(self, on_progress: Callable[[TrainProgress], None] | None) -> Decoder:
+    def run(self, on_progress: Callable[[TrainProgress], None] | None) -> nn.Module:
         config, main = self.config, self.process.is_main
         if self.step > config.iters:
             raise AdaINError(f"{self.run_dir} is already at step {self.step}, past --iters "
@@ -216,17 +220,18 @@ class _Trainer:
             except AdaINError as exc:  # e.g. a folder of broken images
                 raise self._failure(exc) from exc
         finished = self.step == config.iters
-        if main and finished and self._decoder_step() != self.step:
-            self._save_decoder()
+        if main and finished and self._result_step() != self.step:
+            self.objective.save_result(self.run_dir, self.step)
         if not finished:
-            raise TrainingStopped(self.step, self.run_dir)
-        return self.decoder
+            raise TrainingStopped(self.step, self.run_dir, config.command)
+        return self.model
 
     def _train_steps(self, on_progress: Callable[[TrainProgress], None] | None) -> None:
         config = self.config
-        step_fn = TrainStep(self._models(), self.optimizer, config.content_weight,
-                            config.style_weight, precision_for(config.precision, self.device),
-                            self.device, self.channels_last)
+        precision = Precision(precision_for(config.precision, self.device), self.device,
+                              self.channels_last)
+        step_fn = self.objective.make_step(*self._models(), self.optimizer, precision,
+                                           self.step)
         logger = _make_log(self.run_dir) if self.process.is_main else None
         previous = _catch_stop_signals(self)
         try:
@@ -245,35 +250,35 @@ class _Trainer:
         reason, run = _own_message(exc), self.run_dir
         if list_checkpoints(run):
             return AdaINError(f"training {run} failed at step {self.step}: {reason} (fix the "
-                              f"cause and continue with adain train --resume {run})")
+                              f"cause and continue with {self.config.command} --resume {run})")
         return AdaINError(f"training {run} failed before its first checkpoint: {reason} "
                           f"(nothing was saved: start it again with corrected options and the "
                           f"same --out {run})")
 
-    def _decoder_step(self) -> int:
-        """The step recorded in RUN/decoder.safetensors, or -1 if there is none."""
-        try:
-            return int(load_decoder(self.run_dir / "decoder.safetensors").metadata["step"])
-        except (AdaINError, KeyError, ValueError):
-            return -1
+    def _result_step(self) -> int:
+        """The step recorded in the run's result file, or -1 if there is none."""
+        return self.objective.result_step(self.run_dir)
 
-    def _models(self) -> StepModels:
-        encoder = self.encoder.module.to(self.device)
-        decoder = self.decoder.to(self.device)
+    def _models(self) -> tuple[dict[str, nn.Module], nn.Module]:
+        """The frozen networks and what learns (DDP-wrapped under torchrun), on the device."""
+        frozen = {k: m.to(self.device) for k, m in self.objective.frozen.items()}
+        model = self.model.to(self.device)
         if self.channels_last:
-            encoder, decoder = (m.to(memory_format=torch.channels_last)
-                                for m in (encoder, decoder))
+            frozen = {k: m.to(memory_format=torch.channels_last) for k, m in frozen.items()}
+            model = model.to(memory_format=torch.channels_last)
         for state in self.optimizer.state.values():  # resumed Adam moments follow the params
             for key, value in state.items():
                 if torch.is_tensor(value) and key != "step":
                     state[key] = value.to(self.device)
-        trained = decoder
+        trained = model
         if self.process.distributed:
             trained = DistributedDataParallel(
-                decoder, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+                model, device_ids=[self.device.index] if self.device.type == "cuda" else None,
+                **self.objective.DDP_OPTIONS)
         if self.config.compile:
-            encoder, trained = torch.compile(encoder), torch.compile(trained)
-        return StepModels(encoder, trained)
+            frozen = {k: torch.compile(m) for k, m in frozen.items()}
+            trained = torch.compile(trained)
+        return frozen, trained
 
     def _loader(self) -> DataLoader:
         config = self.config
@@ -288,9 +293,9 @@ class _Trainer:
                           prefetch_factor=4 if workers else None,
                           persistent_workers=False)
 
-    def _loop(self, step_fn: TrainStep, logger, on_progress) -> None:
+    def _loop(self, step_fn: Callable, logger, on_progress) -> None:
         config = self.config
-        losses = (float("nan"), float("nan"))
+        losses: dict[str, float] = {}
         speed, clock, clock_step = 0.0, time.perf_counter(), self.step
         global_batch = config.batch_size * self.process.world_size
         for content, style, skipped in self._loader():
@@ -299,7 +304,7 @@ class _Trainer:
             self.schedule.step()
             self.step += 1
             if self.step % config.log_every == 0 or self.step == config.iters:
-                losses = (result.content_loss.item(), result.style_loss.item())
+                losses = {name: value.item() for name, value in result.losses.items()}
                 skipped_total = distributed.sum_over_ranks(self.process, len(self.skipped),
                                                            self.device)
                 now = time.perf_counter()
@@ -307,15 +312,15 @@ class _Trainer:
                 clock, clock_step = now, self.step
                 if logger:
                     logger.scalars(self.step, {
-                        "loss/content": losses[0], "loss/style": losses[1],
+                        **{f"loss/{name}": value for name, value in losses.items()},
                         "lr": self.schedule.get_last_lr()[0], "images_per_second": speed,
                         "data/skipped_files": skipped_total})
             if logger and config.sample_every and self.step % config.sample_every == 0:
-                logger.samples(self.step, *result.sample(4))
+                logger.samples(self.step, result.columns(4))
             if self.process.is_main and self.step % config.save_every == 0:
                 self._save_checkpoint()
             if on_progress and self.process.is_main:
-                on_progress(TrainProgress(self.step, config.iters, *losses,
+                on_progress(TrainProgress(self.step, config.iters, losses,
                                      self.schedule.get_last_lr()[0], speed))
             # Under torchrun all ranks must stop after the same step; asking costs a sync.
             check = not self.process.distributed or self.step % STOP_CHECK_EVERY == 0
@@ -336,30 +341,23 @@ class _Trainer:
     def _save_checkpoint(self) -> Path:
         return save_checkpoint(self.run_dir, {
             "step": self.step,
-            "decoder": self.decoder.state_dict(),  # the unwrapped module: no prefixes
+            self.objective.STATE_KEY: self.model.state_dict(),  # unwrapped: no prefixes
             "optimizer": self.optimizer.state_dict(),
             "schedule": self.schedule.state_dict(),
             "rng": torch.get_rng_state(),
             "config": self.config.to_dict(),
-            "encoder": self.encoder.identity,
-            "encoder_sha256": self.encoder.sha256,
+            **self.objective.record(),
             "world_size": self.process.world_size,
             "skipped_files": sorted(self.skipped),
         }, self.config.keep_checkpoints)
-
-    def _save_decoder(self) -> Path:
-        return save_weights(self.decoder, self.run_dir / "decoder.safetensors", "decoder",
-                            step=self.step, encoder=self.encoder.identity,
-                            encoder_sha256=self.encoder.sha256,
-                            config=json.dumps(self.config.to_dict()))
 
 
 class TrainingStopped(AdaINError):
     """Ctrl-C or SIGTERM: the run stopped after a whole step and saved a checkpoint."""
 
-    def __init__(self, step: int, run: Path) -> None:
+    def __init__(self, step: int, run: Path, command: str = "adain train") -> None:
         super().__init__(f"stopped at step {step}; the checkpoint is saved, continue with "
-                         f"adain train --resume {run}")
+                         f"{command} --resume {run}")
         self.step = step
 
 

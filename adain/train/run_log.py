@@ -1,7 +1,8 @@
 """What a training run shows as it goes: TensorBoard scalars and sample grids.
 
 Only the main process makes a :class:`RunLog`. TensorBoard files go to ``RUN/tb``, sample
-grids (content | style | output rows) also to ``RUN/samples`` as JPEGs.
+grids (content | style | output rows; when distilling content | style | teacher |
+student) also to ``RUN/samples`` as JPEGs.
 """
 
 from __future__ import annotations
@@ -25,12 +26,13 @@ class RunLog:
         for name, value in values.items():
             self.writer.add_scalar(name, value, step)
 
-    def samples(self, step: int, content: Tensor, style: Tensor, output: Tensor) -> Path:
-        """A grid with one row per pair: content | style | output, all in [0, 1]."""
+    def samples(self, step: int, columns: list[Tensor]) -> Path:
+        """A grid with one row per pair and ``columns`` across, each (B, 3, H, W) in [0, 1]:
+        content | style | output (| the student's output when distilling)."""
         from torchvision.utils import make_grid
 
-        rows = torch.stack([content, style, output.clamp(0, 1)], dim=1)  # (B, 3, 3, H, W)
-        grid = make_grid(rows.flatten(0, 1).float().cpu(), nrow=3, padding=2)
+        rows = torch.stack([c.float().clamp(0, 1) for c in columns], dim=1)  # (B, K, 3, H, W)
+        grid = make_grid(rows.flatten(0, 1).cpu(), nrow=len(columns), padding=2)
         self.writer.add_image("samples", grid, step)
         return save_image(grid[None], self.run / "samples" / f"step_{step:08d}.jpg")
 
