@@ -47,3 +47,24 @@ def random_graphs(folder: Path, verify: bool = True) -> Path:
     export_onnx(ExportConfig(vgg=str(vgg), decoder=str(decoder), out_dir=str(folder / "onnx"),
                              verify=verify))
     return folder / "onnx"
+
+
+def conv_flops(module, inputs: tuple) -> int:
+    """2 * multiply-accumulates of every convolution of ``module(*inputs)`` (a torch
+    module), grouped (depthwise) convolutions counted at their own cost."""
+    import torch  # not every benchmark needs torch
+
+    total = 0
+
+    def hook(conv, _, output):
+        nonlocal total
+        per_output = conv.in_channels // conv.groups * conv.kernel_size[0] * conv.kernel_size[1]
+        total += 2 * output.numel() * per_output
+
+    handles = [m.register_forward_hook(hook) for m in module.modules()
+               if isinstance(m, torch.nn.Conv2d)]
+    with torch.inference_mode():
+        module(*inputs)
+    for handle in handles:
+        handle.remove()
+    return total

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 import torch
-from common import MEDIA, random_weights
+from common import MEDIA, conv_flops, random_weights
 
 from adain.export import ExportConfig, export_onnx
 from adain.export.graphs import StylizerGraph
@@ -39,23 +39,6 @@ def timeit(run, repeat: int) -> float:
     for _ in range(repeat):
         run()
     return (time.perf_counter() - start) / repeat
-
-
-def conv_flops(module: torch.nn.Module, inputs: tuple) -> int:
-    """2 * multiply-accumulates of every convolution for one call."""
-    total = 0
-
-    def hook(conv, _, output):
-        nonlocal total
-        total += 2 * output.numel() * conv.in_channels * conv.kernel_size[0] * conv.kernel_size[1]
-
-    handles = [m.register_forward_hook(hook) for m in module.modules()
-               if isinstance(m, torch.nn.Conv2d)]
-    with torch.inference_mode():
-        module(*inputs)
-    for handle in handles:
-        handle.remove()
-    return total
 
 
 def matmul_peak(n: int = 4096, tries: int = 5) -> float:
