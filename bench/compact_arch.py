@@ -35,7 +35,7 @@ from adain.export.quantize import quantize_stylizer
 from adain.export.verify import session
 
 CANDIDATES = (("VGG pair", 1.0, False), ("plain", 0.5, False), ("plain", 0.375, False),
-              ("plain", 0.25, False), ("separable", 0.5, False), ("separable", 0.25, False))
+              ("plain", 0.25, False), ("separable", 0.5, True), ("separable", 0.25, True))
 
 
 def separable(module: nn.Module) -> nn.Module:
@@ -84,7 +84,7 @@ def time_graph(path: Path, inputs: dict[str, np.ndarray], threads: int, repeat: 
 def export(module: nn.Module, inputs: dict[str, np.ndarray], path: Path) -> Path:
     torch.onnx.export(module, tuple(torch.from_numpy(v) for v in inputs.values()), str(path),
                       input_names=list(inputs), output_names=["stylized"], dynamo=True,
-                      verbose=False)
+                      external_data=False, verbose=False)
     return path
 
 
@@ -110,7 +110,7 @@ def main() -> None:
         flops = conv_flops(module, tuple(torch.from_numpy(v) for v in inputs.values()))
         reference_flops = reference_flops or flops
         params = sum(p.numel() for p in module.parameters())
-        name = f"{label}-{width:g}"
+        name = f"{label.replace(' ', '_')}-{width:g}"
         fp32 = export(module, inputs, work / f"{name}.onnx")
         int8 = work / f"{name}.int8.onnx"
         calibration = [feed(channels, args.height, args.width, seed) for seed in range(1, 5)]
