@@ -77,7 +77,7 @@ def load_compact(path: str | Path) -> tuple[LoadedEncoder, LoadedDecoder]:
     sha = fingerprint(encoder)
     meta = {k: v for k, v in wf.metadata.items() if k not in ("format", "format_version")}
     meta["encoder_sha256"] = sha
-    return (LoadedEncoder(encoder, wf.metadata["encoder"], sha),
+    return (LoadedEncoder(encoder, wf.metadata.get("encoder", compact_identity(width)), sha),
             LoadedDecoder(decoder, meta))
 
 

@@ -128,7 +128,8 @@ class VGGEncoder(nn.Module):
         return Features(**self.taps(x, Features._fields))
 
     def encode(self, x: Tensor) -> Tensor:
-        """relu4_1 features (B, 512, ceil(H/8), ceil(W/8)) of RGB images in [0, 1]."""
+        """relu4_1 features (B, C, ceil(H/8), ceil(W/8)) of RGB images in [0, 1]; C is
+        ``channels``."""
         return self.taps(x, ("relu4_1",))["relu4_1"]
 
     def set_imagenet_preprocess(self) -> None:

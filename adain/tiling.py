@@ -33,7 +33,8 @@ STRIDE = 8  # relu4_1 is 1/8 of the picture: tile offsets are multiples of this
 ENCODER_HALO = 40  # pixels: the encoder's receptive-field radius to relu4_1 is 37
 DECODER_HALO = 6  # feature positions (48 pixels): the decoder's radius is under 4
 # Bytes per picture pixel kept for the whole picture while tiling: the content and the
-# output as float32 (12 + 12) and the relu4_1 features (512 x 4 / 64 = 32).
+# output as float32 (12 + 12) and the relu4_1 features (512 x 4 / 64 = 32). A compact
+# model's features take a quarter of that; it is counted the same, which only tiles sooner.
 KEPT_BYTES_PER_PIXEL = 56
 # Tiles are at most this large: on the CPU a 768 px tile's work (about 0.8 GB with its halo)
 # costs about 1.2x the whole picture's time in halos; GPUs take larger tiles.
@@ -109,7 +110,7 @@ def _window(tile: Tile, halo: int, height: int, width: int) -> tuple[int, int, i
 
 def encode_tiled(encoder: VGGEncoder, image: Tensor, size: int, device: torch.device,
                  on_tile: Callable[[], object] | None = None) -> Iterator[tuple[Tile, Tensor]]:
-    """relu4_1 features of each tile's interior, (1, 512, ceil(h/8), ceil(w/8)) on the CPU,
+    """relu4_1 features of each tile's interior, (1, C, ceil(h/8), ceil(w/8)) on the CPU,
     of ``image`` (1, 3, H, W) on the CPU."""
     height, width = image.shape[-2:]
     for tile in tiles(height, width, size):
@@ -127,7 +128,7 @@ def decode_tiled(decoder: Decoder, target: Callable[[slice, slice], Tensor], hei
                  width: int, size: int, device: torch.device,
                  store: Callable[[Tile, Tensor], object],
                  on_tile: Callable[[], object] | None = None) -> None:
-    """Decode tile by tile: ``target(rows, cols)`` gives the decoder's input (1, 512, r, c)
+    """Decode tile by tile: ``target(rows, cols)`` gives the decoder's input (1, C, r, c)
     at those feature positions; ``store(tile, pixels)`` takes each tile's interior, the raw
     decoder output (1, 3, h, w) on the CPU."""
     fh, fw = -(-height // STRIDE), -(-width // STRIDE)

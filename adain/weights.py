@@ -166,6 +166,9 @@ def _checkpoint_decoder(path: Path, state: dict) -> WeightsFile:
     """The decoder of a training checkpoint, described by the checkpoint's own fields."""
     check_version(path, state)
     decoder = state.get("decoder")
+    if "student" in state:
+        raise AdaINError(f"{path} is a checkpoint of adain distill; its run writes the compact "
+                         "model RUN/compact.safetensors at the end, which --model takes")
     if not isinstance(decoder, dict) or not all(isinstance(v, Tensor) for v in decoder.values()):
         raise AdaINError(f"{path} is a training checkpoint without a decoder state_dict")
     metadata = {"format": CHECKPOINT_FORMAT, "kind": "decoder", "step": str(state.get("step")),
@@ -191,9 +194,10 @@ def _translate(wf: WeightsFile, module: nn.Module, expected: str, flag: str) -> 
     """Map ``wf``'s tensors onto ``module``'s names, strictly, or explain what is wrong."""
     layout = wf.layout
     if wf.kind != expected:
-        flags = {"encoder": "--vgg", "decoder": "--decoder", "compact": "--model (in place "
-                 "of --vgg and --decoder)"}
-        hint = f"; pass it as {flags[wf.kind]}?" if wf.kind in flags else ""
+        hints = {"encoder": "; pass it as --vgg?", "decoder": "; pass it as --decoder?",
+                 "compact": "; it holds both networks: give it as --model to adain stylize, "
+                            "adain export or adain eval --plot"}
+        hint = hints.get(wf.kind, "")
         raise AdaINError(f"{wf.describe()}, but {flag} expects {expected} weights{hint}")
     if layout.startswith("adain-"):
         mapped = dict(wf.tensors)

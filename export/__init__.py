@@ -2,7 +2,8 @@
 
 Three graphs, float32 NCHW RGB in [0, 1], batch, height and width dynamic:
 
-- ``style_encoder.onnx``: ``style`` -> ``style_mean``, ``style_std`` (N, 512, 1, 1)
+- ``style_encoder.onnx``: ``style`` -> ``style_mean``, ``style_std`` (N, C, 1, 1), C = 512
+  (128 for a compact model of ``adain distill``)
 - ``stylizer.onnx``: ``content``, ``style_mean``, ``style_std``, ``alpha`` -> ``stylized``
 - ``adain.onnx``: ``content``, ``style``, ``alpha`` -> ``stylized``
 

@@ -36,7 +36,7 @@ class RealtimeError(AdaINError):
 
 @dataclass(frozen=True)
 class StyleStats:
-    mean: np.ndarray  # (1, 512, 1, 1)
+    mean: np.ndarray  # (1, C, 1, 1): 512 channels, 128 for a compact model
     std: np.ndarray
 
 

@@ -21,7 +21,7 @@ from adain.train.config import DistillConfig, TrainConfig
 from adain.train.distill import DistillStep, Student
 from adain.train.loop import train
 from adain.train.step import Precision
-from adain.weights import load_encoder
+from adain.weights import load_decoder, load_encoder
 
 
 @pytest.fixture(scope="module")
@@ -133,6 +133,8 @@ def test_run_folder_and_compact_file(folders, published_weights, tmp_path):
     assert encoder.module.channels == 128 and not any(
         p.requires_grad for p in encoder.module.parameters())
     assert "embed" not in str(list(encoder.module.state_dict()))  # training-only layers
+    with pytest.raises(AdaINError, match="checkpoint of adain distill.*compact.safetensors"):
+        load_decoder(list_checkpoints(run_dir)[-1])  # as --decoder
 
 
 def test_resume_is_exact(folders, published_weights, tmp_path):
@@ -145,6 +147,39 @@ def test_resume_is_exact(folders, published_weights, tmp_path):
     resumed = train(dataclasses.replace(half, iters=8), resume=True)
     for a, b in zip(whole.state_dict().values(), resumed.state_dict().values(), strict=True):
         assert torch.allclose(a, b, atol=1e-6)
+
+
+def _rank_main(rank, folders, weights, out, results):
+    import os
+
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=os.environ["TEST_PORT"],
+                      RANK=str(rank), WORLD_SIZE="2", LOCAL_RANK=str(rank))
+    student = train(distill_config(folders, weights, out, iters=4, encoder_iters=2,
+                                   save_every=4))
+    torch.save(student.state_dict(), results / f"rank{rank}.pt")
+
+
+def test_two_process_gloo_distillation_keeps_ranks_identical(folders, published_weights,
+                                                            tmp_path):
+    import os
+    import socket
+
+    import torch.multiprocessing as mp
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        os.environ["TEST_PORT"] = str(probe.getsockname()[1])
+    mp.spawn(_rank_main, args=(folders, published_weights, tmp_path / "run", tmp_path),
+             nprocs=2, join=True)  # both phases: 2 encoder steps, then 2 decoder steps
+    rank0 = torch.load(tmp_path / "rank0.pt", weights_only=True)
+    rank1 = torch.load(tmp_path / "rank1.pt", weights_only=True)
+    assert all(torch.equal(rank0[k], rank1[k]) for k in rank0)
+    teacher = load_encoder(published_weights[0]).module
+    torch.manual_seed(0)  # the run's seed, so these are the weights it started from
+    start = Student(0.25, teacher).state_dict()
+    for part in ("encoder.conv1_1.weight", "decoder.conv1_1.weight", "embed.relu1_1.weight"):
+        assert not torch.equal(rank0[part], start[part]), part
+    assert (tmp_path / "run" / "compact.safetensors").is_file()
 
 
 def test_resume_refuses_another_teacher_and_the_other_command(folders, published_weights,
@@ -222,10 +257,10 @@ def test_wrong_files_in_either_place_get_one_line(compact_file, published_weight
     out = tmp_path / "o.png"
     result = run("stylize", content, "-s", content, "--vgg", compact_file, "--decoder",
                  published_weights[1], "-o", out)
-    assert result.exit_code == 1 and "pass it as --model" in result.output
+    assert result.exit_code == 1 and "give it as --model to adain stylize" in result.output
     result = run("stylize", content, "-s", content, "--vgg", published_weights[0],
                  "--decoder", compact_file, "-o", out)
-    assert result.exit_code == 1 and "pass it as --model" in result.output
+    assert result.exit_code == 1 and "give it as --model to adain stylize" in result.output
     for wrong, flag in ((published_weights[0], "--vgg"), (published_weights[1], "--decoder")):
         result = run("stylize", content, "-s", content, "--model", wrong, "-o", out)
         assert result.exit_code == 1, result.output

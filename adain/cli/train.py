@@ -136,7 +136,7 @@ def distill(
     width: Annotated[float | None, typer.Option(min=0.01, max=1.0, help=_help(
         "The student's channels as a fraction of VGG-19's (0.25: 16 to 128, about 16x "
         "fewer FLOPs).", "width", config=DistillConfig))] = None,
-    encoder_iters: Annotated[int | None, typer.Option(min=0, help=_help(
+    encoder_iters: Annotated[int | None, typer.Option(min=1, help=_help(
         "Steps that train the encoder (to the teacher's features); the decoder learns in "
         "the steps after, up to --iters.", "encoder_iters", config=DistillConfig))] = None,
     feature_weight: Annotated[float | None, typer.Option(min=0.0, help=_help(

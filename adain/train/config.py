@@ -4,7 +4,7 @@
 those of ``adain distill`` (a compact encoder and decoder, taught by the VGG pair). Either
 is saved as RUN/config.json, with its ``task``, and in every checkpoint. Its paths are
 made absolute when it is made, so a run resumes from any folder.
-``resume_config(run, **changes)`` reads a run's settings back with the changes a resume
+``resume_config(run, task, **changes)`` reads a run's settings back with the changes a resume
 may make (those in ``RESUMABLE``); any other change is refused with one line.
 """
 
@@ -104,10 +104,11 @@ class DistillConfig(TrainConfig):
         if not 0.0 < self.width <= 1.0:
             raise AdaINError(f"--width must be in (0, 1] (a fraction of VGG-19's channels), "
                              f"got {self.width}")
-        if self.encoder_iters >= self.iters:
-            raise AdaINError(f"--encoder-iters {self.encoder_iters} leaves no step of --iters "
-                             f"{self.iters} for the decoder; give fewer encoder steps or more "
-                             "steps in all")
+        if not 0 < self.encoder_iters < self.iters:
+            raise AdaINError(f"the run trains the encoder for {self.encoder_iters} steps "
+                             f"(--encoder-iters) of {self.iters} in all (--iters): the encoder "
+                             "needs at least one and the decoder the steps after it; change "
+                             "either")
 
 
 TASKS = {config.TASK: config for config in (TrainConfig, DistillConfig)}

@@ -83,9 +83,18 @@ class TrainProgress:
 
     step: int
     total: int
-    losses: dict[str, float]  # "content", "style" (and "feature" when distilling); {} at first
+    # "content", "style" (a distillation's encoder phase: "feature"); {} before the first log
+    losses: dict[str, float]
     lr: float
     images_per_second: float
+
+    @property
+    def content_loss(self) -> float:
+        return self.losses.get("content", float("nan"))
+
+    @property
+    def style_loss(self) -> float:
+        return self.losses.get("style", float("nan"))
 
 
 def _check_new_run(run: Path, config: TrainConfig, process: distributed.Process) -> None:
@@ -96,8 +105,12 @@ def _check_new_run(run: Path, config: TrainConfig, process: distributed.Process)
     results = [name for objective in ("decoder", "compact")
                if (run / (name := f"{objective}.safetensors")).exists()]
     if list_checkpoints(run) or results:
+        try:
+            command = load_run_config(run).command  # the command that started it resumes it
+        except AdaINError:
+            command = config.command
         raise AdaINError(f"{run} already holds a training run; continue it with "
-                         f"{config.command} --resume {run}, or choose another --out")
+                         f"{command} --resume {run}, or choose another --out")
     if process.is_main:
         log.warning("%s holds a run that stopped before its first checkpoint; starting it "
                     "again from step 0 with the settings given now", run)
@@ -133,7 +146,8 @@ def train(config: TrainConfig, on_progress: Callable[[TrainProgress], None] | No
 
 @contextlib.contextmanager
 def _run_lock(run: Path, process: distributed.Process, command: str) -> Iterator[None]:
-    """RUN/.lock, held by the main process while it trains: a second ``adain train`` on
+    """RUN/.lock, held by the main process while it trains: a second ``adain train`` (or
+    ``adain distill``) on
     the same folder (a restart, a resume) is refused instead of writing beside the first.
     The operating system drops the lock when the process dies, however it dies."""
     if not process.is_main or fcntl is None:  # Windows: no advisory locks here
@@ -162,8 +176,9 @@ class _Trainer:
         self.objective = objective_class(config)(config)
         self.model = self.objective.trained  # what learns, unwrapped
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr)
-        self.schedule = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, lambda step: 1.0 / (1.0 + config.lr_decay * step))
+        self.schedule = torch.optim.lr_scheduler.LambdaLR(  # each phase from its own start
+            self.optimizer,
+            lambda step: 1.0 / (1.0 + config.lr_decay * self.objective.steps_in_phase(step)))
         self.skipped: set[str] = set()  # one-line reasons naming the unreadable files
         self.step = self._resume()
         self.stop_requested = False

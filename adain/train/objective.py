@@ -40,6 +40,11 @@ class DecoderObjective:
         self.trained: nn.Module = Decoder()
         self.frozen: dict[str, nn.Module] = {"encoder": self.encoder.module}
 
+    @staticmethod
+    def steps_in_phase(step: int) -> int:
+        """Steps since the learning rate's decay began: all of them (one phase)."""
+        return step
+
     def record(self) -> dict[str, object]:
         """What a checkpoint keeps of the frozen networks, to check on resume."""
         return {"encoder": self.encoder.identity, "encoder_sha256": self.encoder.sha256}
@@ -93,6 +98,11 @@ class DistillObjective:
         self.trained: nn.Module = Student(config.width, self.encoder.module)
         self.frozen = {"encoder": self.encoder.module,
                        "decoder": teacher_decoder.module.requires_grad_(False)}
+
+    def steps_in_phase(self, step: int) -> int:
+        """Each phase decays the learning rate from its own start, as ``adain train`` does."""
+        encoder_iters = self.config.encoder_iters
+        return step if step < encoder_iters else step - encoder_iters
 
     def record(self) -> dict[str, object]:
         return {"encoder": self.encoder.identity, "encoder_sha256": self.encoder.sha256,
