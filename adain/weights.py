@@ -231,13 +231,8 @@ def _translate(wf: WeightsFile, module: nn.Module, expected: str, flag: str) -> 
 
 
 def check_loads(wf: WeightsFile) -> str:
-    """The kind ``wf`` loads as (``encoder``, ``decoder`` or ``compact``); AdaINError if
-    it does not."""
-    if wf.kind == "compact":
-        from .compact import load_compact  # it builds on this module
-
-        load_compact(wf.path)
-        return "compact"
+    """The kind ``wf`` loads as (``encoder`` or ``decoder``); AdaINError if it does not
+    (a compact model is checked by ``adain.compact.load_compact``)."""
     if wf.kind not in ("encoder", "decoder"):
         raise AdaINError(f"{wf.describe()}; it loads as neither an encoder nor a decoder")
     module, flag = (VGGEncoder(), "--vgg") if wf.kind == "encoder" else (Decoder(), "--decoder")

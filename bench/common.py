@@ -68,3 +68,18 @@ def conv_flops(module, inputs: tuple) -> int:
     for handle in handles:
         handle.remove()
     return total
+
+
+def median_ms(run, repeat: int) -> float:
+    """The median wall time of ``run()`` in milliseconds, over ``repeat`` calls (at least
+    one) after one warm-up call."""
+    import statistics
+    import time
+
+    run()
+    times = []
+    for _ in range(max(repeat, 1)):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000

@@ -18,14 +18,12 @@ from __future__ import annotations
 
 import argparse
 import copy
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from common import conv_flops, cpu_name
+from common import conv_flops, cpu_name, median_ms
 from torch import nn
 
 from adain.decoder import Decoder
@@ -64,16 +62,6 @@ def feed(channels: int, height: int, width: int, seed: int = 0) -> dict[str, np.
             "style_mean": rng.random((1, channels, 1, 1), dtype=np.float32),
             "style_std": rng.random((1, channels, 1, 1), dtype=np.float32) + 0.5,
             "alpha": np.array(1.0, np.float32)}
-
-
-def median_ms(run, repeat: int) -> float:
-    run()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
 
 
 def time_graph(path: Path, inputs: dict[str, np.ndarray], threads: int, repeat: int) -> float:

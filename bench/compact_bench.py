@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import statistics
 import subprocess
 import tempfile
 import time
@@ -34,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from common import MEDIA, conv_flops, cpu_name, random_weights
+from common import MEDIA, conv_flops, cpu_name, median_ms, random_weights
 from realtime_bench import decoded, model_alone
 
 from adain.export import ExportConfig, export_onnx
@@ -55,16 +54,6 @@ from adain.weights import load_encoder
 SIZES = ((256, 256), (288, 512), (720, 1280))  # (H, W)
 HELD_OUT = 3  # contents and styles kept out of the distillation run
 CPU = torch.device("cpu")
-
-
-def median_ms(run, repeat: int) -> float:
-    run()
-    times = []
-    for _ in range(max(repeat, 1)):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
 
 
 def split(folder: Path, work: Path, name: str) -> tuple[Path, list[Path]]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import SHARED_MEDIA, write_image
+from helpers import SHARED_MEDIA, calibration_folder
 from published import random_decoder, random_vgg, save_published
 
 
@@ -42,10 +42,7 @@ def exported(published_weights, tmp_path_factory):
     from adain.cli import app
 
     root = tmp_path_factory.mktemp("onnx")
-    calib = root / "calib"
-    calib.mkdir()
-    for i in range(4):
-        write_image(calib / f"c{i}.png", (40 + 8 * i, 36), seed=i)
+    calib = calibration_folder(root)
     result = CliRunner().invoke(app, [
         "export", "--onnx", "--vgg", str(published_weights[0]), "--decoder",
         str(published_weights[1]), "-o", str(root / "out"), "--half", "--int8", "--calib-dir",

@@ -34,6 +34,15 @@ def weights_args(published_weights) -> list:
             "--style-size", "0"]
 
 
+def calibration_folder(root: Path) -> Path:
+    """Four small pictures to calibrate an int8 export on, in ``root``/calib."""
+    calib = root / "calib"
+    calib.mkdir()
+    for i in range(4):
+        write_image(calib / f"c{i}.png", (40 + 8 * i, 36), seed=i)
+    return calib
+
+
 def write_image(path: Path, size: tuple[int, int], seed: int = 0, mode: str = "RGB") -> Path:
     """A smooth random picture of ``size`` (width, height)."""
     rng = np.random.default_rng(seed)

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 import torch
-from helpers import run, write_image
+from helpers import calibration_folder, run, write_image
 from PIL import Image
 
 from adain import AdaINError, Decoder, StyleOptions, Stylizer, VGGEncoder
@@ -277,10 +277,7 @@ def test_wrong_files_in_either_place_get_one_line(compact_file, published_weight
 @pytest.fixture(scope="module")
 def compact_graphs(compact_file, tmp_path_factory):
     root = tmp_path_factory.mktemp("compact_onnx")
-    calib = root / "calib"
-    calib.mkdir()
-    for i in range(4):
-        write_image(calib / f"c{i}.png", (40 + 8 * i, 36), seed=i)
+    calib = calibration_folder(root)
     result = run("export", "--model", compact_file, "-o", root / "out", "--half", "--int8",
                  "--calib-dir", calib)
     assert result.exit_code == 0, result.output

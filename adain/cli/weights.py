@@ -51,8 +51,11 @@ def fetch(
 
 @weights_app.command(cls=Command)
 def info(files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False)]) -> None:
-    """Say what a weights file holds and whether it loads as an encoder or a decoder."""
+    """Say what a weights file holds and whether it loads as an encoder, a decoder or a
+    compact model."""
     with user_errors():
+        from ..compact import KIND as COMPACT
+        from ..compact import load_compact
         from ..weights import check_loads, read_weights
 
         for path in files:
@@ -60,7 +63,9 @@ def info(files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False
             console.print(escape(wf.describe()))
             for key, value in sorted(wf.metadata.items()):
                 console.print(f"  {escape(key)}: {escape(value)}")
-            console.print(f"  loads as {check_loads(wf)}")
+            if wf.kind == COMPACT:
+                load_compact(path)
+            console.print(f"  loads as {COMPACT if wf.kind == COMPACT else check_loads(wf)}")
 
 
 @weights_app.command(cls=Command)
