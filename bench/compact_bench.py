@@ -149,7 +149,7 @@ def fidelity(teacher: Stylizer, student: Stylizer, evaluator: Evaluator) -> dict
             pictures = {}
             for name, stylizer in (("teacher", teacher), ("student", student)):
                 image = stylizer.stylize(content, style, options)
-                pictures[name] = torch.from_numpy(np.asarray(image)).permute(2, 0, 1)[None] / 255
+                pictures[name] = torch.from_numpy(np.array(image)).permute(2, 0, 1)[None] / 255
                 scores = evaluator.score(pictures[name], prepare(content, 256, False, CPU),
                                          prepare(style, 256, False, CPU))
                 numbers[f"{name}_content"].append(scores.content_loss)
