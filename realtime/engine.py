@@ -138,11 +138,6 @@ def _quiet_onnxruntime() -> Iterator[None]:
 def _session(path: Path, provider: str | list[str], threads: int) -> ort.InferenceSession:
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
-    # The model shares the cores with decoding, resizing and encoding threads: idle
-    # onnxruntime threads that spin between runs take their time. On 2 cores, the compact
-    # model's live loop at 512 px went from 18 to 22-25 frames/s without spinning (the
-    # model alone from 29 to 24), and the VGG pair's loop is the model's time either way.
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3
     providers = [PROVIDERS[provider]] if isinstance(provider, str) else provider
     if providers[-1] != PROVIDERS["cpu"]:
