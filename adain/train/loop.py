@@ -66,7 +66,7 @@ from .config import (
     resume_config,
 )
 from .data import PairDataset, PositionSampler, collate, list_images
-from .objective import objective_class
+from .objective import RESULTS, objective_class
 from .step import Precision, precision_for
 
 __all__ = ["RESUMABLE", "DistillConfig", "TrainConfig", "TrainProgress", "TrainingStopped",
@@ -102,9 +102,7 @@ def _check_new_run(run: Path, config: TrainConfig, process: distributed.Process)
     result): a start that failed early may start again there with corrected settings."""
     if not (run / "config.json").exists():
         return
-    results = [name for objective in ("decoder", "compact")
-               if (run / (name := f"{objective}.safetensors")).exists()]
-    if list_checkpoints(run) or results:
+    if list_checkpoints(run) or any((run / name).exists() for name in RESULTS):
         try:
             command = load_run_config(run).command  # the command that started it resumes it
         except AdaINError:

@@ -144,6 +144,7 @@ class DistillObjective:
 
 
 Objective = DecoderObjective | DistillObjective
+RESULTS = (DecoderObjective.RESULT, DistillObjective.RESULT)  # what a finished run holds
 
 
 def objective_class(config: TrainConfig) -> type[Objective]:
