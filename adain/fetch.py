@@ -88,6 +88,24 @@ def _location(base_url: str, name: str) -> str:
 
 def _download(url: str, target: Path, item: PublishedFile,
               progress: DownloadProgress | None) -> None:
+    def check(tmp: Path) -> None:
+        try:
+            item.loader(tmp)
+        except AdaINError as exc:
+            raise AdaINError(f"{url} did not hold the expected weights ({exc}); nothing was "
+                             "written") from exc
+
+    download(url, target, check, progress, label=item.name,
+             offline_hint=f"offline? Download it by hand and put it at {target} (see "
+                          "models/README.md)", local_hint="check --base-url")
+
+
+def download(url: str, target: Path, check: Callable[[Path], object],
+             progress: DownloadProgress | None = None, label: str = "",
+             offline_hint: str = "offline?", local_hint: str = "check the path") -> None:
+    """Stream ``url`` to a temporary file beside ``target``; ``check(tmp)`` raises
+    AdaINError if it is not what it should be; only then is it renamed to ``target``."""
+    label = label or target.name
     with atomic_path(target) as tmp:
         try:
             with urllib.request.urlopen(url, timeout=TIMEOUT_S) as response, tmp.open("wb") as out:
@@ -97,18 +115,13 @@ def _download(url: str, target: Path, item: PublishedFile,
                     out.write(chunk)
                     done += len(chunk)
                     if progress:
-                        progress(item.name, done, total)
+                        progress(label, done, total)
         except (TimeoutError, urllib.error.URLError, ConnectionError, ValueError) as exc:
             reason = getattr(exc, "reason", exc)  # ValueError: a URL of no known kind
             local = url.startswith("file:") or isinstance(exc, ValueError)
-            hint = ("check --base-url" if local else "offline? Download it by hand and put it "
-                    f"at {target} (see models/README.md)")
-            raise AdaINError(f"could not download {url} ({reason}); {hint}") from exc
+            raise AdaINError(f"could not download {url} ({reason}); "
+                             f"{local_hint if local else offline_hint}") from exc
         if total is not None and done != total:
             raise AdaINError(f"download of {url} broke off at {done} of {total} bytes; "
                              "run the command again")
-        try:
-            item.loader(tmp)
-        except AdaINError as exc:
-            raise AdaINError(f"{url} did not hold the expected weights ({exc}); nothing was "
-                             "written") from exc
+        check(tmp)
