@@ -131,12 +131,9 @@ def _files_in_tarball(data: bytes, runtime: Runtime, source: str) -> dict[str, b
     """The runtime's files from a package tarball (``package/dist/<name>``), checked."""
     try:
         with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
-            found = {}
-            for name in runtime.files:
-                member = tar.extractfile(f"package/dist/{name}") \
-                    if f"package/dist/{name}" in tar.getnames() else None
-                if member is not None:
-                    found[name] = member.read()
+            names = set(tar.getnames())
+            found = {name: tar.extractfile(f"package/dist/{name}").read()
+                     for name in runtime.files if f"package/dist/{name}" in names}
             version = _tar_version(tar)
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise AdaINError(f"{source} is not a readable npm package tarball ({exc}); get it "

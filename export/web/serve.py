@@ -24,7 +24,6 @@ ISOLATION_HEADERS = {
 }
 MIME_TYPES = {".wasm": "application/wasm", ".mjs": "text/javascript", ".js": "text/javascript",
               ".onnx": "application/octet-stream", ".json": "application/json"}
-LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
