@@ -33,7 +33,15 @@ def adain_with_stats(content_feat: Tensor, style_mean: Tensor, style_std: Tensor
     :func:`calc_mean_std`. ``style_mean`` and ``style_std`` broadcast as (B or 1, C, 1, 1).
     """
     content_mean, content_std = calc_mean_std(content_feat, eps)
-    return (content_feat - content_mean) / content_std * style_std + style_mean
+    return renormalize(content_feat, content_mean, content_std, style_mean, style_std)
+
+
+def renormalize(feat: Tensor, mean: Tensor, std: Tensor, style_mean: Tensor,
+                style_std: Tensor) -> Tensor:
+    """(feat - mean) / std * style_std + style_mean: AdaIN with the content statistics
+    given, as tiles need (statistics of the whole picture, features of one tile).
+    Statistics broadcast as (B or 1, C, 1, 1)."""
+    return (feat - mean) / std * style_std + style_mean
 
 
 def adain(content_feat: Tensor, style_feat: Tensor, eps: float = EPS) -> Tensor:
@@ -62,7 +70,7 @@ def masked_adain(content_feat: Tensor, mask: Tensor, style_mean: Tensor, style_s
     spatial control; callers add the results of complementary masks.
     """
     content_mean, content_std = masked_mean_std(content_feat, mask, eps)
-    return ((content_feat - content_mean) / content_std * style_std + style_mean) * mask
+    return renormalize(content_feat, content_mean, content_std, style_mean, style_std) * mask
 
 
 def blend_stats(means: Tensor, stds: Tensor, weights: Tensor) -> tuple[Tensor, Tensor]:

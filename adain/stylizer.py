@@ -298,11 +298,11 @@ class Stylizer:
 
         def target(rows: slice, cols: slice) -> Tensor:
             feat = feats[..., rows, cols]
-            styled = (feat - c_mean[:1]) / c_std[:1] * s_std + s_mean
+            styled = ops.renormalize(feat, c_mean[:1], c_std[:1], s_mean, s_std)
             if regions is not None:
                 inside = regions[:1, :, rows, cols]
-                outside = feat if len(stats) == 1 else (
-                    (feat - c_mean[1:]) / c_std[1:] * stats[1].std.cpu() + stats[1].mean.cpu())
+                outside = feat if len(stats) == 1 else ops.renormalize(
+                    feat, c_mean[1:], c_std[1:], stats[1].mean.cpu(), stats[1].std.cpu())
                 styled = styled * inside + outside * (1 - inside)
             return alpha * styled + (1.0 - alpha) * feat
 

@@ -43,6 +43,7 @@ from .verify import max_difference_vs_graph, max_difference_vs_torch, relative_d
 log = logging.getLogger(__name__)
 
 NAMES = ("style_encoder", "stylizer", "adain")
+TILE_NAMES = ("encoder", "decoder")  # the stylizer in two, for exact tiles (fp32 only)
 WEIGHT_KEYS = ("vgg_sha256", "decoder_sha256")  # metadata naming the weights of a graph
 
 
@@ -61,12 +62,17 @@ class ExportConfig:
     int8: bool = False
     calib_dir: str | None = None
     simplify: bool = True
+    # Which graphs (of NAMES and TILE_NAMES); adain export --web takes the four a page uses.
+    graphs: tuple[str, ...] = NAMES
     verify_sizes: tuple[tuple[int, int], ...] = ((64, 48), (37, 53))  # (H, W); 2nd not /8
 
     def __post_init__(self) -> None:
         if self.model is not None and (self.vgg, self.decoder) != (str(DEFAULT_VGG),
                                                                   str(DEFAULT_DECODER)):
             raise AdaINError("--model holds both networks; leave out --vgg and --decoder")
+        unknown = set(self.graphs) - set(NAMES + TILE_NAMES)
+        if unknown:
+            raise ValueError(f"no graph named {', '.join(sorted(unknown))}")
         if self.int8 and not self.calib_dir:
             raise AdaINError("--int8 needs --calib-dir DIR: images to calibrate the "
                              "quantisation on")
@@ -89,7 +95,7 @@ def export_onnx(config: ExportConfig) -> list[ExportedGraph]:
         raise AdaINError(f"cannot write to {out_dir}: {exc.strerror}") from exc
     try:
         results = []
-        for name in NAMES:
+        for name in config.graphs:
             module = graphs.build(name, encoder.module, decoder.module)
             results.append(_export_verified(module, name, staging / f"{name}.onnx", metadata,
                                             config, module))
@@ -151,8 +157,11 @@ def _export(module: torch.nn.Module, name: str, path: Path, metadata: dict[str, 
     height = torch.export.Dim("height", min=MIN_SIDE)
     width = torch.export.Dim("width", min=MIN_SIDE)
     image_dims = {0: batch, 2: height, 3: width}
+    features = {0: batch, 2: torch.export.Dim("feature_height", min=2),
+                3: torch.export.Dim("feature_width", min=2)}
     dynamic = {"style": image_dims, "content": image_dims, "style_mean": {0: batch},
-               "style_std": {0: batch}, "alpha": None}
+               "style_std": {0: batch}, "alpha": None, "features": features,
+               "content_mean": {0: batch}, "content_std": {0: batch}}
     if name == "adain":  # the style's size is its own
         dynamic["style"] = {0: batch, 2: torch.export.Dim("style_height", min=MIN_SIDE),
                             3: torch.export.Dim("style_width", min=MIN_SIDE)}
@@ -187,6 +196,8 @@ def _describe_io(model: onnx.ModelProto, name: str) -> dict[str, str]:
             dims[0].dim_param = "batch"
             if value.name == "stylized":
                 dims[2].dim_param, dims[3].dim_param = "height", "width"
+            elif value.name == "features":
+                dims[2].dim_param, dims[3].dim_param = "feature_height", "feature_width"
     return {"inputs": ", ".join(graphs.INPUTS[name]), "outputs": ", ".join(graphs.OUTPUTS[name]),
             "min_side": str(MIN_SIDE), "alpha_range": "[0, 1] (clamped)"}
 
@@ -215,7 +226,7 @@ def _export_half(encoder, decoder, staging: Path, metadata: dict[str, str],
     encoder16, decoder16 = copy.deepcopy(encoder).half(), copy.deepcopy(decoder).half()
     meta16 = {**metadata, "precision": "float16 convolutions; float32 inputs, outputs, "
                                        "statistics and AdaIN"}
-    for name in NAMES:
+    for name in (name for name in NAMES if name in config.graphs):
         module = graphs.build(name, encoder16, decoder16, torch.float16)
         if config.verify:
             _check_fp16_arithmetic(module, graphs.build(name, encoder, decoder), name, config)

@@ -15,11 +15,13 @@ from .dataset import merge_shards, stylize_dataset
 from .eval import EXAMPLES as EVAL_EXAMPLES
 from .eval import eval_command
 from .export import EXAMPLES as EXPORT_EXAMPLES
-from .export import export
+from .export import ExportCommand, export
 from .help import Command, Group
 from .optimize import EXAMPLES as OPTIMIZE_EXAMPLES
 from .optimize import optimize
 from .realtime import video, webcam
+from .serve import EXAMPLES as SERVE_EXAMPLES
+from .serve import serve
 from .styles import styles
 from .stylize import EXAMPLES as STYLIZE_EXAMPLES
 from .stylize import stylize
@@ -43,11 +45,12 @@ app.command(cls=Command, no_args_is_help=True, epilog=DATASET_EXAMPLES)(stylize_
 app.command(cls=Command, no_args_is_help=True)(merge_shards)
 app.command(cls=Command, no_args_is_help=True, epilog=TRAIN_EXAMPLES)(train)
 app.command(cls=Command, no_args_is_help=True, epilog=DISTILL_EXAMPLES)(distill)
-app.command(cls=Command, no_args_is_help=True, epilog=EXPORT_EXAMPLES)(export)
+app.command(cls=ExportCommand, epilog=EXPORT_EXAMPLES)(export)
 app.command(cls=Command, no_args_is_help=True, epilog=OPTIMIZE_EXAMPLES)(optimize)
 app.command("eval", cls=Command, no_args_is_help=True, epilog=EVAL_EXAMPLES)(eval_command)
 app.command(cls=Command, no_args_is_help=True)(webcam)
 app.command(cls=Command, no_args_is_help=True)(video)
+app.command(cls=Command, epilog=SERVE_EXAMPLES)(serve)
 app.add_typer(weights_app, name="weights")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import typer
 from rich.console import Console
@@ -70,3 +70,21 @@ def user_errors(*expected: type[Exception]) -> Iterator[None]:
         raise fail(str(exc), cause=exc) from None
     except KeyboardInterrupt:
         raise fail("interrupted", 130) from None
+
+
+@contextlib.contextmanager
+def download_bar() -> Iterator[Callable[[str, int, int | None], None]]:
+    """A progress bar per downloaded file on stderr: yields the ``progress(name, done,
+    total)`` callback that ``adain.fetch.download`` takes."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                  TransferSpeedColumn(), console=err_console, transient=True) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(name: str, done: int, total: int | None) -> None:
+            if name not in tasks:
+                tasks[name] = bar.add_task(name, total=total)
+            bar.update(tasks[name], completed=done)
+
+        yield progress

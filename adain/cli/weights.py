@@ -7,10 +7,9 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
 from ..paths import MODELS_DIR
-from .common import console, err_console, user_errors
+from .common import console, download_bar, user_errors
 from .help import Command
 
 weights_app = typer.Typer(help="Get, inspect and convert weight files.", no_args_is_help=True)
@@ -32,15 +31,7 @@ def fetch(
     with user_errors():
         from ..fetch import RELEASE_URL, fetch_published
 
-        with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                      TransferSpeedColumn(), console=err_console, transient=True) as bar:
-            tasks: dict[str, int] = {}
-
-            def progress(name: str, done: int, total: int | None) -> None:
-                if name not in tasks:
-                    tasks[name] = bar.add_task(name, total=total)
-                bar.update(tasks[name], completed=done)
-
+        with download_bar() as progress:
             written = fetch_published(dest, base_url or RELEASE_URL, force, progress)
     for path in written:
         console.print(f"fetched {escape(str(path))} ({path.stat().st_size / 1e6:.1f} MB), "
