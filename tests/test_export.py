@@ -202,3 +202,34 @@ def test_what_the_exporter_cannot_export_is_one_line(published_weights, tmp_path
     with pytest.raises(AdaINError, match="exporting style_encoder failed: no ONNX function"):
         export_onnx(ExportConfig(vgg=str(published_weights[0]), decoder=str(published_weights[1]),
                                  out_dir=str(tmp_path / "out"), verify=False, simplify=False))
+
+
+def test_the_tile_graphs_compose_to_the_stylizer(published_weights):
+    """encoder then decoder, given the whole picture's content statistics, is the stylizer:
+    what lets a page tile a picture with them."""
+    from adain.compact import load_pair
+
+    encoder, decoder = load_pair(str(published_weights[0]), str(published_weights[1]), None)
+    inputs = graphs.example_inputs("stylizer", 37, 53, batch=2, seed=4)
+    with torch.no_grad():
+        features = graphs.build("encoder", encoder.module, decoder.module)(inputs["content"])
+        content_mean, content_std = calc_mean_std(features)
+        tiled = graphs.build("decoder", encoder.module, decoder.module)(
+            features, content_mean, content_std, inputs["style_mean"], inputs["style_std"],
+            inputs["alpha"])
+        whole = graphs.build("stylizer", encoder.module, decoder.module)(*inputs.values())
+    assert features.shape == (2, 512, 5, 7) and tiled.shape == (2, 3, 40, 56)
+    torch.testing.assert_close(tiled[..., :37, :53], whole, atol=1e-5, rtol=0)
+
+
+def test_export_writes_the_graphs_asked_for(published_weights, tmp_path):
+    written = export_onnx(ExportConfig(vgg=str(published_weights[0]),
+                                       decoder=str(published_weights[1]),
+                                       out_dir=str(tmp_path), graphs=("encoder", "decoder"),
+                                       simplify=False))
+    assert [g.path.name for g in written] == ["encoder.onnx", "decoder.onnx"]
+    assert all(g.max_diff < 1e-3 for g in written)
+    assert [i.name for i in session(tmp_path / "decoder.onnx").get_inputs()] == [
+        "features", "content_mean", "content_std", "style_mean", "style_std", "alpha"]
+    with pytest.raises(ValueError, match="no graph named nope"):
+        ExportConfig(graphs=("nope",))

@@ -1,21 +1,33 @@
-"""The web export's building blocks: the pinned onnxruntime-web files (download, cache,
-integrity, local copies) and the local server's headers. A fake release, built here in
-npm's tarball layout, stands in for the real one: tests never download."""
+"""The web export without a browser: the pinned onnxruntime-web files (download, cache,
+integrity, local copies), the local server's headers, the site that ``adain export --web``
+writes and ``adain serve``. A fake release, built here in npm's tarball layout, stands in
+for the real one: these tests never download. The page itself is tested in a browser in
+test_web_page.py."""
 
 from __future__ import annotations
 
 import hashlib
 import io
 import json
+import re
+import shutil
+import signal
+import subprocess
+import sys
 import tarfile
 import threading
 import urllib.request
 
+import onnx
 import pytest
+from helpers import run
 
+from adain import samples, tiling
 from adain.errors import AdaINError
+from adain.export.graph_file import read_metadata, set_metadata
 from adain.export.web import runtime as rt
 from adain.export.web.serve import ISOLATION_HEADERS, make_server, url_of
+from adain.export.web.site import SiteConfig, build_site
 
 FILES = {"ort.wasm.min.mjs": b"export const ort = 1;\n", "ort-wasm-simd-threaded.wasm": b"\0asm1"}
 
@@ -149,3 +161,102 @@ def test_the_server_isolates_the_page_and_types_wasm_and_modules(tmp_path):
     finally:
         server.shutdown()
         server.server_close()
+
+
+# -- the site (adain export --web) and adain serve -------------------------------------------
+
+def _fake_site(tmp_path, exported, name="site", **options):
+    """A site built from the exported graphs, with the fake release as its runtime."""
+    data = _tarball(FILES)
+    local = tmp_path / "fake-ort.tgz"
+    local.write_bytes(data)
+    config = SiteConfig(out_dir=str(tmp_path / name), onnx_dir=str(exported[0]),
+                        runtime=_release(data), ort_dir=str(local), **options)
+    return build_site(config)
+
+
+def test_a_site_holds_the_page_its_graphs_the_runtime_the_styles_and_a_manifest(exported,
+                                                                                tmp_path):
+    site = _fake_site(tmp_path, exported)
+    root = site.path
+    for name in ("index.html", "app.mjs", "worker.mjs", "tiles.mjs", "pixels.mjs", "style.css",
+                 "_headers", "styles/SOURCES.md", *(f"ort/{name}" for name in FILES)):
+        assert (root / name).is_file(), name
+    assert sorted(p.name for p in (root / "models").iterdir()) == [
+        "style_encoder.onnx", "stylizer.onnx"]  # adain.onnx and the variants stay behind
+    manifest = json.loads((root / "site.json").read_text())
+    assert manifest["channels"] == 512 and manifest["runtime"]["version"] == "9.9.9"
+    assert manifest["tiling"] == {"stride": tiling.STRIDE, "encoder_halo": tiling.ENCODER_HALO,
+                                  "decoder_halo": tiling.DECODER_HALO}
+    assert [s["name"] for s in manifest["styles"]] == [s.name for s in samples.STYLES]
+    assert all((root / s["file"]).is_file() for s in (*manifest["styles"], manifest["photo"]))
+    assert "Cross-Origin-Embedder-Policy: require-corp" in (root / "_headers").read_text()
+    assert not site.tiles  # a plain export has no tile graphs: the page shrinks large photos
+    assert not list(tmp_path.glob(".site-*"))  # no staging folder left
+
+
+def test_an_earlier_site_is_replaced_whole_and_other_folders_are_refused(exported, tmp_path):
+    first = _fake_site(tmp_path, exported).path
+    (first / "stale.txt").write_text("from an older adain")
+    again = _fake_site(tmp_path, exported).path
+    assert again == first and not (first / "stale.txt").exists()
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    with pytest.raises(AdaINError, match="holds other files.*nothing in it was changed"):
+        _fake_site(tmp_path, exported, name="mine")
+    assert [p.name for p in mine.iterdir()] == ["notes.txt"]
+
+
+def test_graphs_from_other_weights_do_not_make_a_site(exported, tmp_path):
+    mixed = tmp_path / "mixed"
+    shutil.copytree(exported[0], mixed)
+    model = onnx.load(str(mixed / "style_encoder.onnx"))
+    set_metadata(model, {**read_metadata(mixed / "style_encoder.onnx"), "vgg_sha256": "other"})
+    onnx.save(model, str(mixed / "style_encoder.onnx"))
+    with pytest.raises(AdaINError, match="different weights"):
+        _fake_site(tmp_path, (mixed,))
+
+
+def test_export_web_refuses_in_one_line_before_any_work(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = run("export", "--web", "--onnx", empty, "-o", tmp_path / "site")
+    assert result.exit_code == 1
+    assert "lacks style_encoder.onnx, stylizer.onnx" in result.output
+    assert "adain export -o" in result.output
+    for args, message in ((["--web", "--half"], "leave out --half"),
+                          (["--onnx", empty], "for --web"),
+                          (["--web", "--onnx", empty, "--vgg", "v.pth"], "leave out --vgg"),
+                          (["--ort-dir", empty], "is for --web")):
+        result = run("export", *args)
+        assert result.exit_code == 2 and message in result.output, result.output
+    assert not (tmp_path / "site").exists()
+
+
+def test_serve_refuses_a_folder_that_is_not_a_site(tmp_path):
+    result = run("serve", tmp_path)
+    assert result.exit_code == 1
+    assert "is not a site of adain export --web" in result.output
+    assert run("serve", tmp_path, "--onnx", tmp_path).exit_code == 2
+
+
+def test_serve_prints_the_url_serves_with_isolation_and_stops_on_ctrl_c(exported, tmp_path):
+    site = _fake_site(tmp_path, exported).path
+    process = subprocess.Popen([sys.executable, "-m", "adain", "serve", str(site), "--port", "0"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        line = process.stdout.readline()
+        url = re.search(r"http://127\.0\.0\.1:\d+/", line)
+        assert url, line
+        with urllib.request.urlopen(url.group(0)) as response:
+            assert b"<title>adain" in response.read()
+            assert response.headers["Cross-Origin-Opener-Policy"] == "same-origin"
+        with urllib.request.urlopen(url.group(0) + "site.json") as response:
+            assert json.loads(response.read())["graphs"]["stylizer"]["file"] == \
+                "models/stylizer.onnx"
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+        assert "stopped" in process.stdout.read()
+    finally:
+        process.kill()

@@ -32,7 +32,7 @@ from adain.outputs import check_writable_path
 from adain.paths import DEFAULT_WEB_DIR
 
 from ..graph_file import read_metadata
-from .runtime import NPM_REGISTRY, ORT_WEB, install_runtime
+from .runtime import NPM_REGISTRY, ORT_WEB, Runtime, install_runtime
 from .serve import ISOLATION_HEADERS
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,7 @@ class SiteConfig:
     ort_dir: str | None = None  # a local copy of onnxruntime-web (folder or .tgz)
     verify: bool = True
     simplify: bool = True
+    runtime: Runtime = ORT_WEB
     registry: str = NPM_REGISTRY
     cache: str | None = None
 
@@ -75,14 +76,15 @@ def build_site(config: SiteConfig, progress: DownloadProgress | None = None) -> 
         _graphs_in(Path(config.onnx_dir))  # before the runtime is fetched
     staging = _staging_folder(out)
     try:
-        install_runtime(staging / "ort", local=Path(config.ort_dir) if config.ort_dir else None,
+        install_runtime(staging / "ort", config.runtime,
+                        local=Path(config.ort_dir) if config.ort_dir else None,
                         cache=Path(config.cache) if config.cache else None,
                         registry=config.registry, progress=progress)
         names = _place_graphs(config, staging / "models")
         shutil.copytree(PAGE, staging, dirs_exist_ok=True,
                         ignore=shutil.ignore_patterns("__pycache__", "*.py"))
         styles = _copy_styles(staging / "styles")
-        _write_manifest(staging, names, styles)
+        _write_manifest(staging, names, styles, config.runtime)
         write_text(staging / "_headers",
                    "/*\n" + "".join(f"  {k}: {v}\n" for k, v in ISOLATION_HEADERS.items()))
         _swap_into_place(staging, out)
@@ -173,7 +175,8 @@ def _copy_styles(folder: Path) -> list[dict[str, str]]:
     return listed
 
 
-def _write_manifest(site: Path, names: tuple[str, ...], styles: list[dict[str, str]]) -> None:
+def _write_manifest(site: Path, names: tuple[str, ...], styles: list[dict[str, str]],
+                    runtime: Runtime) -> None:
     from adain import tiling  # the page tiles with the same constants as adain stylize
 
     metadata = read_metadata(site / "models" / "stylizer.onnx")
@@ -185,7 +188,7 @@ def _write_manifest(site: Path, names: tuple[str, ...], styles: list[dict[str, s
         "graphs": {name: {"file": f"models/{name}.onnx",
                           "bytes": (site / "models" / f"{name}.onnx").stat().st_size}
                    for name in names},
-        "runtime": {"package": ORT_WEB.package, "version": ORT_WEB.version, "folder": "ort/"},
+        "runtime": {"package": runtime.package, "version": runtime.version, "folder": "ort/"},
         "tiling": {"stride": tiling.STRIDE, "encoder_halo": tiling.ENCODER_HALO,
                    "decoder_halo": tiling.DECODER_HALO},
         "styles": [s for s in styles if s["name"] != samples.PHOTO.name],

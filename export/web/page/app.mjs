@@ -10,9 +10,10 @@ import * as say from './messages.mjs';
 import {fitLonger, fitShorter, keepColours} from './pixels.mjs';
 
 const STYLE_SIZE = 512;  // a style's shorter side, as adain stylize's --style-size default
-// Pictures above this many pixels are stylised in tiles: the whole stylizer at 1.5 MP takes
-// about 2 GB of WebAssembly memory, whose ceiling is 4 GB.
-const WHOLE_LIMIT = 1024 * 1024;
+// Pictures above this many pixels are stylised in tiles, which keeps memory to one tile's
+// (phones hold far less than desktops) and shows progress. The whole stylizer ran at 2048 x
+// 2048 in Chromium's WASM here, so this leaves room.
+const WHOLE_LIMIT = 2 * 1024 * 1024;
 const TILE = 512;
 const CAMERA_DEPTH = 2;  // frames in the worker at once: one running, one waiting
 
@@ -201,7 +202,7 @@ async function stylizePhoto() {
   try {
     do {
       state.dirty = false;
-      const size = Number(params.get('photo') ?? $('photo-size').value);
+      const size = Number($('photo-size').value);
       const [h, w] = fitShorter(state.photo.height, state.photo.width, size);
       const how = plan(h, w);
       setStatus(`stylising ${how.width}×${how.height} ${how.note}…`);
@@ -277,7 +278,7 @@ function stopCamera() {
 
 function cameraFrame() {
   const video = $('camera');
-  const size = Number(params.get('size') || $('camera-size').value);
+  const size = Number($('camera-size').value);
   const [h, w] = fitLonger(video.videoHeight, video.videoWidth, size, state.site.min_side);
   return pixelsOf(video, h, w);
 }
@@ -290,6 +291,7 @@ function pump() {
     stylize(cameraFrame()).then(({output, ms}) => {
       if (!state.camera) return;
       show(output);
+      setStatus(`camera ${output.width}×${output.height}${state.paused ? ', paused' : ''}`);
       state.ms = ms;
       state.frameTimes = [...state.frameTimes.slice(-29), performance.now()];
       readout();
@@ -467,9 +469,15 @@ async function loadSite() {
 
 async function start() {
   wire();
-  const cameraSize = params.get('size') || '256';
-  $('camera-size').value = cameraSize;
-  if (params.get('photo') !== null) $('photo-size').value = params.get('photo');
+  $('camera-size').value = '256';
+  for (const [id, name] of [['camera-size', 'size'], ['photo-size', 'photo']]) {
+    const value = params.get(name);
+    if (value === null) continue;
+    if (![...$(id).options].some((option) => option.value === value)) {
+      $(id).add(new Option(`${value} px`, value));
+    }
+    $(id).value = value;
+  }
   state.site = await loadSite();
   for (const style of state.site.styles) addStyle({...style, url: style.file});
   pickStyleQuietly(0);
