@@ -207,6 +207,47 @@ def test_a_webcam_frame_is_stylised_as_onnxruntime_does(site, url, page):
     page.wait_for_function("adain.state.camera === null")
 
 
+def test_blend_strength_and_colours_are_those_of_the_python_graphs(site, url, page):
+    _open(page, url, "?backend=wasm&photo=48&style=64")
+    page.click("#styles [role=option]:nth-child(3)", modifiers=["Shift"])  # blend in a second
+    page.locator("#blend").fill("0.25")
+    page.locator("#alpha").fill("0.5")
+    page.check("#colours")
+    page.wait_for_function("adain.last.colours && adain.last.alpha === 0.5 && "
+                           "!adain.state.busy && adain.state.blend === 0.25")
+    last = _last(page)
+    first, second = (np.array(page.evaluate(f"adain.styleStats({i}).then(s => [Array.from(s.mean),"
+                                            " Array.from(s.std)])")) for i in (0, 2))
+    blended = 0.75 * first + 0.25 * second  # (mean, std)
+    np.testing.assert_allclose([last["mean"], last["std"]], blended, rtol=1e-5, atol=1e-6)
+    stylized = _stylized_in_python(site, last).astype(np.float64)
+    content = last["input"].astype(np.float64)
+    luma = np.array([0.299, 0.587, 0.114])
+    kept = np.clip(np.round(content + (stylized @ luma - content @ luma)[..., None]), 0, 255)
+    _assert_same_picture(last["output"], kept.astype(np.uint8))
+
+
+def test_a_style_dropped_on_the_right_half_is_encoded_and_used(site, url, page, tmp_path):
+    _open(page, url, "?backend=wasm&photo=32&style=64")
+    style = write_image(tmp_path / "mine.png", (80, 64), seed=9)
+    transfer = page.evaluate_handle("""([name, bytes]) => {
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([new Uint8Array(bytes)], name, {type: 'image/png'}));
+        return transfer;
+    }""", ["mine.png", list(style.read_bytes())])
+    page.dispatch_event("body", "drop", {"dataTransfer": transfer, "clientX": 1100,
+                                         "clientY": 300})
+    page.wait_for_function("adain.state.styles.length === 7 && adain.state.first === 6 && "
+                           "adain.done >= 2 && !adain.state.busy")
+    encoded = page.evaluate("adain.styleStats(6).then(s => ({mean: Array.from(s.mean), "
+                            "width: s.image.width, height: s.image.height}))")
+    assert (encoded["width"], encoded["height"]) == (80, 64)  # shorter side 64: as it is
+    pixels = np.asarray(Image.open(style), np.float32) / 255
+    mean, _ = _onnxruntime(site, "style_encoder", style=pixels.transpose(2, 0, 1)[None])
+    np.testing.assert_allclose(encoded["mean"], mean.ravel(), rtol=1e-4, atol=1e-4)
+    assert _last(page)["mean"] == pytest.approx(encoded["mean"])
+
+
 def test_keys_change_style_strength_and_colours(url, page):
     _open(page, url, "?backend=wasm&photo=32&style=64")
     page.keyboard.press("n")
@@ -231,34 +272,25 @@ def test_the_snapshot_is_the_photo_at_full_size(url, page, tmp_path):
     assert Image.open(saved).size == (96, 64)  # the display was 48 x 32
 
 
-def test_no_camera_is_said_on_the_page(chromium, url):
+@pytest.mark.parametrize(("args", "grant", "sentence"), [
+    ([], True, "No camera was found"),  # no fake camera: none at all
+    # A camera, but no automatic yes: headless Chromium answers the prompt with no.
+    (["--use-fake-device-for-media-stream"], False, "Camera permission was denied"),
+])
+def test_camera_failures_are_said_on_the_page(chromium, url, args, grant, sentence):
     playwright, _ = chromium
-    browser = playwright.chromium.launch(executable_path=CHROMIUM)  # no fake camera
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
     try:
         context = browser.new_context()
-        context.grant_permissions(["camera"])
+        if grant:
+            context.grant_permissions(["camera"])
         page = context.new_page()
         page.set_default_timeout(TIMEOUT_MS)
         _open(page, url, "?backend=wasm&photo=32&style=64")
         page.click("#use-camera")
         page.wait_for_selector("#error:not([hidden])")
-        assert page.text_content("#error").startswith("No camera was found")
-    finally:
-        browser.close()
-
-
-def test_a_denied_camera_is_said_on_the_page(chromium, url):
-    playwright, _ = chromium
-    # A camera, but no automatic yes: headless Chromium answers the prompt with no.
-    browser = playwright.chromium.launch(executable_path=CHROMIUM,
-                                         args=["--use-fake-device-for-media-stream"])
-    try:
-        page = browser.new_page()
-        page.set_default_timeout(TIMEOUT_MS)
-        _open(page, url, "?backend=wasm&photo=32&style=64")
-        page.click("#use-camera")
-        page.wait_for_selector("#error:not([hidden])")
-        assert page.text_content("#error").startswith("Camera permission was denied")
+        assert page.text_content("#error").startswith(sentence)
+        assert page.evaluate("adain.state.camera") is None
     finally:
         browser.close()
 
@@ -277,8 +309,23 @@ def test_missing_graphs_are_said_on_the_page(site, page, tmp_path):
         server.server_close()
 
 
+def _has_webgpu(page) -> bool:
+    return page.evaluate("async () => Boolean(navigator.gpu && "
+                         "await navigator.gpu.requestAdapter())")
+
+
+def test_on_webgpu_the_page_stylises_as_onnxruntime_does(site, url, page):
+    page.goto(f"{url}index.html")
+    if not _has_webgpu(page):
+        pytest.skip("this headless Chromium has no WebGPU adapter (no GPU)")
+    _open(page, url, "?backend=webgpu&photo=48&style=64")
+    assert page.evaluate("adain.state.backend") == "webgpu"
+    _assert_same_picture(_last(page)["output"], _stylized_in_python(site, _last(page)))
+
+
 def test_asking_for_webgpu_where_there_is_none_says_so_and_runs_on_wasm(url, page):
-    if page.evaluate("async () => Boolean(navigator.gpu && await navigator.gpu.requestAdapter())"):
+    page.goto(f"{url}index.html?photo=32&style=64")
+    if _has_webgpu(page):
         pytest.skip("this browser has WebGPU")
     page.goto(f"{url}index.html?backend=webgpu&photo=32&style=64")
     page.wait_for_function("adain.done >= 1")

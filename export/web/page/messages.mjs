@@ -55,3 +55,6 @@ export const NO_WEBGPU = 'WebGPU is not available in this browser: running on We
 
 export const NO_THREADS = 'one thread: the page is not cross-origin isolated (serve it with ' +
   '`adain serve`, or a host that sends COOP/COEP headers)';
+
+export const NO_RECORDING = 'This browser cannot record the page (no WebM or MP4 ' +
+  'MediaRecorder): save stills with s instead.';

@@ -50,7 +50,8 @@ const JOBS = {
     let notice = '';
     const base = new URL('./', self.location.href).href;
     let webgpu = backend === 'webgpu' || backend === 'auto';
-    if (webgpu && !(await hasWebGPU())) {
+    // auto takes a real GPU only: a software (fallback) adapter is slower than WASM.
+    if (webgpu && !(await hasWebGPU(backend === 'webgpu'))) {
       if (backend === 'webgpu') notice = 'nowebgpu';
       webgpu = false;
     }
@@ -95,9 +96,11 @@ const JOBS = {
   },
 };
 
-async function hasWebGPU() {
+async function hasWebGPU(anyAdapter) {
   try {
-    return Boolean(self.navigator.gpu && await self.navigator.gpu.requestAdapter());
+    const adapter = self.navigator.gpu && await self.navigator.gpu.requestAdapter(
+      {powerPreference: 'high-performance'});
+    return Boolean(adapter) && (anyAdapter || !(adapter.info && adapter.info.isFallbackAdapter));
   } catch {
     return false;  // a browser that has the API but no adapter, or refuses it
   }

@@ -1,0 +1,53 @@
+// What every part of the page shares: its elements, its URL parameters, its state, the
+// inference worker, and the places it speaks (the error line, the status, the readout).
+//
+// URL parameters (for links, tests and benchmarks): backend=auto|wasm|webgpu, threads=N,
+// size=N (camera, longer side), photo=N (photo, shorter side; 0 full size), style=N (styles'
+// shorter side, default 512), tile=N (tiles of N px for every photo).
+
+import {Inference} from './inference.mjs';
+import {NO_THREADS} from './messages.mjs';
+
+export const $ = (id) => document.getElementById(id);
+export const params = new URLSearchParams(location.search);
+export const inference = new Inference();
+export const state = {
+  site: null, backend: '', threads: 0,
+  styles: [], first: 0, second: null, blend: 0.5, alpha: 1, colours: false,
+  photo: null, photoName: '', busy: false, dirty: false, ms: 0,
+  camera: null, paused: false, inFlight: 0, frameTimes: [], recorder: null,
+};
+// For tests, benchmarks and the console: the state, the last stylisation (input, output,
+// statistics) and every error sentence shown.
+export const api = window.adain = {state, done: 0, last: null, errors: []};
+
+export function showError(sentence) {
+  api.errors.push(sentence);
+  $('error').textContent = sentence;
+  $('error').hidden = false;
+}
+
+export function clearError() {
+  $('error').hidden = true;
+}
+
+export function setStatus(text) {
+  $('status').textContent = text;
+}
+
+/** The backend, its threads and the speed: frames per second with the camera, else the
+ * last picture's time. */
+export function readout() {
+  const where = state.backend === 'webgpu' ? 'WebGPU'
+    : `WASM, ${state.threads} thread${state.threads === 1 ? '' : 's'}`;
+  const isolated = state.backend === 'wasm' && !crossOriginIsolated ? ` (${NO_THREADS})` : '';
+  let speed = '';
+  if (state.camera && state.frameTimes.length > 1) {
+    const t = state.frameTimes;
+    speed = ` · ${((t.length - 1) * 1000 / (t[t.length - 1] - t[0])).toFixed(1)} fps · ` +
+            `${state.ms.toFixed(0)} ms/frame`;
+  } else if (state.ms) {
+    speed = ` · ${state.ms.toFixed(0)} ms`;
+  }
+  $('readout').textContent = `${where}${isolated}${speed}`;
+}

@@ -1,0 +1,56 @@
+// Pictures in the page: files decoded, pictures drawn at a size as RGBA bytes, shown and
+// downloaded.
+
+import {pictureError} from './messages.mjs';
+import {$} from './page.mjs';
+
+/** A file or blob as an ImageBitmap, EXIF orientation applied; a file that is no picture
+ * is refused in one sentence. */
+export async function decode(blob, name) {
+  try {
+    return await createImageBitmap(blob, {imageOrientation: 'from-image'});
+  } catch {
+    throw {sentence: pictureError(name)};
+  }
+}
+
+/** A picture (bitmap or video) at height x width, transparency on white, as RGBA bytes. */
+export function pixelsOf(source, height, width) {
+  const canvas = new OffscreenCanvas(width, height);
+  const context = canvas.getContext('2d', {willReadFrequently: true});
+  context.fillStyle = '#fff';
+  context.fillRect(0, 0, width, height);
+  context.imageSmoothingQuality = 'high';
+  context.drawImage(source, 0, 0, width, height);
+  const {data} = context.getImageData(0, 0, width, height);
+  return {data, width, height};
+}
+
+export function show(image) {
+  const canvas = $('output');
+  canvas.width = image.width;
+  canvas.height = image.height;
+  canvas.getContext('2d').putImageData(new ImageData(image.data, image.width, image.height), 0, 0);
+}
+
+export async function pngOf(image) {
+  const canvas = new OffscreenCanvas(image.width, image.height);
+  canvas.getContext('2d').putImageData(new ImageData(image.data, image.width, image.height), 0, 0);
+  return canvas.convertToBlob({type: 'image/png'});
+}
+
+export function download(blob, name) {
+  const link = document.createElement('a');
+  link.href = URL.createObjectURL(blob);
+  link.download = name;
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(link.href), 60000);
+}
+
+export function stamp() {
+  return new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+}
+
+export function baseName(name) {
+  return name.replace(/\.[^.]*$/, '');
+}
