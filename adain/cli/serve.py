@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import signal
 import tempfile
 import webbrowser
 from collections.abc import Iterator
@@ -65,12 +66,18 @@ def serve(
                               "pages[/]", soft_wrap=True)
         if open_browser:
             webbrowser.open(url)
+        # A kill (SIGTERM) stops like Ctrl-C, so a site put together for --onnx is removed.
+        signal.signal(signal.SIGTERM, _interrupt)
         try:
             server.serve_forever()
         except KeyboardInterrupt:
             console.print("stopped")
         finally:
             server.server_close()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 @contextlib.contextmanager

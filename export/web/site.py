@@ -72,8 +72,12 @@ def build_site(config: SiteConfig, progress: DownloadProgress | None = None) -> 
     """Write the site into ``config.out_dir`` (replacing an earlier site there)."""
     out = Path(config.out_dir)
     _check_output(out)
-    if config.onnx_dir is not None:
-        _graphs_in(Path(config.onnx_dir))  # before the runtime is fetched
+    if config.onnx_dir is not None:  # the inputs' errors come before any download
+        _graphs_in(Path(config.onnx_dir))
+    else:
+        from adain.compact import load_pair
+
+        load_pair(**config.networks)
     staging = _staging_folder(out)
     try:
         install_runtime(staging / "ort", config.runtime,
@@ -88,6 +92,9 @@ def build_site(config: SiteConfig, progress: DownloadProgress | None = None) -> 
         write_text(staging / "_headers",
                    "/*\n" + "".join(f"  {k}: {v}\n" for k, v in ISOLATION_HEADERS.items()))
         _swap_into_place(staging, out)
+    except OSError as exc:  # a full disk, a folder taken away: nothing of the old site lost
+        raise AdaINError(f"writing the site beside {out} failed ({exc.strerror or exc}); free "
+                         f"some room and run again ({out} was left as it was)") from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return Site(out, names, all(name in names for name in TILING))
