@@ -15,6 +15,8 @@ import onnx
 
 import adain
 
+WEIGHT_KEYS = ("vgg_sha256", "decoder_sha256")  # metadata naming the weights of a graph
+
 
 @dataclass(frozen=True)
 class ExportedGraph:

@@ -37,14 +37,13 @@ from adain.paths import DEFAULT_DECODER, DEFAULT_ONNX_DIR, DEFAULT_VGG
 from adain.weights import TORCHVISION
 
 from . import graphs
-from .graph_file import ExportedGraph, opset_of, read_metadata, set_metadata
+from .graph_file import WEIGHT_KEYS, ExportedGraph, opset_of, read_metadata, set_metadata
 from .verify import max_difference_vs_graph, max_difference_vs_torch, relative_difference
 
 log = logging.getLogger(__name__)
 
 NAMES = ("style_encoder", "stylizer", "adain")
 TILE_NAMES = ("encoder", "decoder")  # the stylizer in two, for exact tiles (fp32 only)
-WEIGHT_KEYS = ("vgg_sha256", "decoder_sha256")  # metadata naming the weights of a graph
 
 
 @dataclass(frozen=True)

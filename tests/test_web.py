@@ -6,6 +6,7 @@ test_web_page.py."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import json
@@ -26,6 +27,7 @@ from adain import samples, tiling
 from adain.errors import AdaINError
 from adain.export.graph_file import read_metadata, set_metadata
 from adain.export.web import runtime as rt
+from adain.export.web import site as site_module
 from adain.export.web.serve import ISOLATION_HEADERS, make_server, url_of
 from adain.export.web.site import SiteConfig, build_site
 
@@ -203,9 +205,32 @@ def test_an_earlier_site_is_replaced_whole_and_other_folders_are_refused(exporte
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "notes.txt").write_text("keep me")
+    (mine / "index.html").write_text("my own page")
+    (mine / "site.json").write_text('{"producer": "my static site generator"}')
     with pytest.raises(AdaINError, match="holds other files.*nothing in it was changed"):
         _fake_site(tmp_path, exported, name="mine")
-    assert [p.name for p in mine.iterdir()] == ["notes.txt"]
+    assert sorted(p.name for p in mine.iterdir()) == ["index.html", "notes.txt", "site.json"]
+
+
+def test_a_failed_write_says_so_in_one_line_and_leaves_the_earlier_site(exported, tmp_path,
+                                                                        monkeypatch):
+    first = _fake_site(tmp_path, exported).path
+    before = sorted(p.relative_to(first) for p in first.rglob("*"))
+
+    def full_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(site_module.shutil, "copytree", full_disk)
+    with pytest.raises(AdaINError, match="No space left on device.*free some room"):
+        _fake_site(tmp_path, exported)
+    assert sorted(p.relative_to(first) for p in first.rglob("*")) == before
+    assert not list(tmp_path.glob(".site-*"))
+
+
+def test_the_current_folder_is_not_a_site_folder(exported, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(AdaINError, match="is the current folder"):
+        build_site(SiteConfig(out_dir=".", onnx_dir=str(exported[0])))
 
 
 def test_graphs_from_other_weights_do_not_make_a_site(exported, tmp_path):
@@ -228,7 +253,8 @@ def test_export_web_refuses_in_one_line_before_any_work(tmp_path):
     for args, message in ((["--web", "--half"], "leave out --half"),
                           (["--onnx", empty], "for --web"),
                           (["--web", "--onnx", empty, "--vgg", "v.pth"], "leave out --vgg"),
-                          (["--ort-dir", empty], "is for --web")):
+                          (["--ort-dir", empty], "is for --web"),
+                          (["--web", "--onnx", "-o", "x"], "--onnx needs its DIR with --web")):
         result = run("export", *args)
         assert result.exit_code == 2 and message in result.output, result.output
     assert not (tmp_path / "site").exists()

@@ -10,10 +10,14 @@ keeps, or the npm registry once (skipped, with the reason, where neither can be 
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import subprocess
+import sys
 import threading
+import urllib.request
 
 import numpy as np
 import onnxruntime as ort
@@ -21,6 +25,7 @@ import pytest
 from helpers import SHARED_MEDIA, run, write_image
 from PIL import Image
 
+from adain.export.web.runtime import ORT_WEB, default_cache
 from adain.export.web.serve import make_server, url_of
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed "
@@ -181,12 +186,14 @@ def test_an_uploaded_photo_is_stylised_at_full_size_as_onnxruntime_does(site, ur
 
 
 def test_tiles_in_the_page_equal_the_whole_picture(site, url, page, tmp_path):
-    _open(page, url, "?backend=wasm&photo=90&tile=64&style=64")
-    photo = write_image(tmp_path / "big.png", (150, 90), seed=5)
+    # 264 x 260 in tiles of 56: the middle tile's halos (88 px: the encoder's 40 and the
+    # decoder's 6 positions) stay inside the picture, and the edges are not multiples of 8.
+    _open(page, url, "?backend=wasm&photo=260&tile=56&style=64")
+    photo = write_image(tmp_path / "big.png", (267, 260), seed=5)
     page.set_input_files("#photo-file", str(photo))
     _wait_for_results(page, 2)
     last = _last(page)
-    assert last["tiles"] == 6  # 3 x 2 tiles of 64 px
+    assert last["tiles"] == 25  # 5 x 5 tiles of 56 px
     # As adain stylize's tiles: within 1 level of the whole picture, nearly all equal (with
     # too small a halo, a quarter of the values differ).
     _assert_same_picture(last["output"], _stylized_in_python(site, last), levels=1,
@@ -257,6 +264,27 @@ def test_keys_change_style_strength_and_colours(url, page):
         [1, 0.9, True]
     page.keyboard.press("p")
     assert page.evaluate("adain.state.first") == 0
+    page.keyboard.press("Control+c")  # the browser's copy, not a key of the page
+    assert page.evaluate("adain.state.colours") is True
+
+
+def test_a_second_camera_click_while_the_first_starts_leaves_no_camera_on(url, page):
+    page.add_init_script("""
+        const original = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+        window.streams = [];
+        navigator.mediaDevices.getUserMedia = async (constraints) => {
+            const stream = await original(constraints);
+            window.streams.push(stream);
+            return stream;
+        };""")
+    _open(page, url, "?backend=wasm&photo=32&size=64&style=64")
+    page.click("#use-camera")
+    page.click("#use-camera")
+    page.wait_for_function("adain.state.camera !== null && adain.done >= 2")
+    page.keyboard.press("q")
+    page.wait_for_function("adain.state.camera === null")
+    assert page.evaluate("window.streams.every(s => s.getTracks().every("
+                         "t => t.readyState === 'ended'))")
 
 
 def test_the_snapshot_is_the_photo_at_full_size(url, page, tmp_path):
@@ -329,8 +357,32 @@ def test_asking_for_webgpu_where_there_is_none_says_so_and_runs_on_wasm(url, pag
         pytest.skip("this browser has WebGPU")
     page.goto(f"{url}index.html?backend=webgpu&photo=32&style=64")
     page.wait_for_function("adain.done >= 1")
-    assert page.text_content("#error").startswith("WebGPU is not available")
+    assert page.locator("#notice").is_visible()  # it stays: the picture clears only errors
+    assert page.text_content("#notice").startswith("WebGPU is not available")
     assert page.evaluate("adain.state.backend") == "wasm"
+
+
+def test_serve_onnx_puts_a_site_together_serves_it_and_removes_it_when_stopped(site,
+                                                                              tmp_path):
+    tarball = default_cache() / ORT_WEB.tarball  # the site fixture put it there
+    process = subprocess.Popen(
+        [sys.executable, "-m", "adain", "serve", "--onnx", str(site / "models"), "--ort-dir",
+         str(tarball), "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, env={**os.environ, "TMPDIR": str(tmp_path)})
+    try:
+        lines = []
+        while not (url := re.search(r"http://127\.0\.0\.1:\d+/", "".join(lines))):
+            lines.append(process.stdout.readline())  # a progress line may come first
+            assert lines[-1] and len(lines) < 10, lines
+        with urllib.request.urlopen(url.group(0) + "site.json") as response:
+            assert set(json.loads(response.read())["graphs"]) == {
+                "style_encoder", "stylizer", "encoder", "decoder"}
+        assert list(tmp_path.glob("adain-site-*"))
+        process.terminate()  # SIGTERM, as a service manager stops it
+        assert process.wait(timeout=30) == 0
+        assert not list(tmp_path.glob("adain-site-*"))
+    finally:
+        process.kill()
 
 
 def test_the_page_fits_a_phone_screen(url, chromium):

@@ -13,7 +13,7 @@ from rich.markup import escape
 from ..paths import DEFAULT_DECODER, DEFAULT_ONNX_DIR, DEFAULT_VGG, DEFAULT_WEB_DIR
 from .common import console, download_bar, fail, user_errors
 from .help import Command
-from .options import DecoderOption, ModelOption, VggOption, pair_sources
+from .options import DecoderOption, ModelOption, OrtDirOption, VggOption, pair_sources
 
 EXAMPLES = """
 Examples:
@@ -29,13 +29,17 @@ Examples:
 
 
 class ExportCommand(Command):
-    """``--onnx`` alone is the format (the default, kept for old scripts); ``--onnx DIR``
-    names graphs already exported, for ``--web``."""
+    """``--onnx`` alone is the format (the default, kept for old scripts), so it is dropped;
+    ``--onnx DIR`` names graphs already exported, for ``--web``, where a bare ``--onnx`` is
+    refused rather than read as "export from the weights"."""
 
     def parse_args(self, ctx, args: list[str]) -> list[str]:
-        kept = [a for i, a in enumerate(args)
-                if a != "--onnx" or (i + 1 < len(args) and not args[i + 1].startswith("-"))]
-        return super().parse_args(ctx, kept)
+        bare = [i for i, a in enumerate(args)
+                if a == "--onnx" and (i + 1 == len(args) or args[i + 1].startswith("-"))]
+        if bare and "--web" in args:
+            raise fail("--onnx needs its DIR with --web (--onnx models/onnx), or leave it out "
+                       "to export the graphs from the weights", 2)
+        return super().parse_args(ctx, [a for i, a in enumerate(args) if i not in bare])
 
 
 def export(
@@ -48,10 +52,7 @@ def export(
         "Write a static site (default folder models/web) that stylises in the browser: the "
         "page, the graphs, onnxruntime-web and the bundled styles. Serve it with adain serve "
         "or any static host."))] = False,
-    ort_dir: Annotated[Path | None, typer.Option(
-        "--ort-dir", help="With --web: a local copy of onnxruntime-web 1.31.1 (its .tgz from "
-                          "`npm pack onnxruntime-web@1.31.1`, or the unpacked package) instead "
-                          "of downloading it.")] = None,
+    ort_dir: OrtDirOption = None,
     vgg: VggOption = str(DEFAULT_VGG),
     decoder: DecoderOption = DEFAULT_DECODER,
     model: ModelOption = None,

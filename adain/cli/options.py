@@ -32,6 +32,12 @@ DecoderOption = Annotated[Path, typer.Option("--decoder", help=DECODER_HELP)]
 DeviceOption = Annotated[Device, typer.Option("--device", help=DEVICE_HELP)]
 ModelOption = Annotated[Path | None, typer.Option(
     "--model", exists=True, dir_okay=False, show_default=False, help=MODEL_HELP)]
+# A local copy of onnxruntime-web for a web page (adain export --web, adain serve --onnx).
+OrtDirOption = Annotated[Path | None, typer.Option(
+    "--ort-dir", show_default=False,
+    help="A local copy of onnxruntime-web at the version adain pins (the .tgz of `npm pack`, "
+         "or the unpacked package) instead of the cache or a download; offline, the error "
+         "names the exact `npm pack` command.")]
 # The folder of adain export's graphs, where the realtime commands read them.
 OnnxDirOption = Annotated[Path, typer.Option(
     "--onnx", file_okay=False, help="Folder with the graphs of adain export --onnx.")]

@@ -18,6 +18,7 @@ from rich.markup import escape
 from ..errors import AdaINError
 from ..paths import DEFAULT_WEB_DIR
 from .common import console, download_bar, err_console, fail, user_errors
+from .options import OrtDirOption
 
 EXAMPLES = """
 Examples:
@@ -38,9 +39,7 @@ def serve(
         "--onnx", file_okay=False, show_default=False,
         help="Serve a page for the graphs in this folder (adain export's) instead of a site: "
              "it is put together in a temporary folder.")] = None,
-    ort_dir: Annotated[Path | None, typer.Option(
-        "--ort-dir", help="With --onnx: a local copy of onnxruntime-web 1.31.1 (.tgz or "
-                          "folder) instead of the cache or a download.")] = None,
+    ort_dir: OrtDirOption = None,
     host: Annotated[str, typer.Option(
         help="Address to listen on; 127.0.0.1 keeps it to this machine.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port; 0 takes a free one.")
@@ -91,10 +90,12 @@ def _site_folder(site: Path | None, onnx: Path | None, ort_dir: Path | None) -> 
                              f"`adain export --web -o {root}`, or serve graphs with --onnx DIR")
         yield root
         return
-    with tempfile.TemporaryDirectory(prefix="adain-site-") as tmp, download_bar() as bar:
-        yield build_site(SiteConfig(out_dir=str(Path(tmp) / "site"), onnx_dir=str(onnx),
-                                    ort_dir=str(ort_dir) if ort_dir else None),
-                         progress=bar).path
+    with tempfile.TemporaryDirectory(prefix="adain-site-") as tmp:
+        with download_bar() as bar:
+            site = build_site(SiteConfig(out_dir=str(Path(tmp) / "site"), onnx_dir=str(onnx),
+                                         ort_dir=str(ort_dir) if ort_dir else None),
+                              progress=bar)
+        yield site.path
 
 
 def _is_loopback(host: str) -> bool:

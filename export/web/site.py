@@ -31,7 +31,7 @@ from adain.fetch import DownloadProgress
 from adain.outputs import check_writable_path
 from adain.paths import DEFAULT_WEB_DIR
 
-from ..graph_file import read_metadata
+from ..graph_file import WEIGHT_KEYS, read_metadata
 from .runtime import NPM_REGISTRY, ORT_WEB, Runtime, install_runtime
 from .serve import ISOLATION_HEADERS
 
@@ -41,7 +41,6 @@ PAGE = Path(__file__).parent / "page"
 SITE_FILE = "site.json"
 STYLIZING = ("style_encoder", "stylizer")  # what a page needs
 TILING = ("encoder", "decoder")  # what it tiles large photos with, where present
-WEIGHT_KEYS = ("vgg_sha256", "decoder_sha256")
 
 
 @dataclass(frozen=True)
@@ -72,8 +71,9 @@ def build_site(config: SiteConfig, progress: DownloadProgress | None = None) -> 
     """Write the site into ``config.out_dir`` (replacing an earlier site there)."""
     out = Path(config.out_dir)
     _check_output(out)
+    found = None
     if config.onnx_dir is not None:  # the inputs' errors come before any download
-        _graphs_in(Path(config.onnx_dir))
+        found = _graphs_in(Path(config.onnx_dir))
     else:
         from adain.compact import load_pair
 
@@ -84,13 +84,14 @@ def build_site(config: SiteConfig, progress: DownloadProgress | None = None) -> 
                         local=Path(config.ort_dir) if config.ort_dir else None,
                         cache=Path(config.cache) if config.cache else None,
                         registry=config.registry, progress=progress)
-        names = _place_graphs(config, staging / "models")
+        names = _place_graphs(config, found, staging / "models")
         shutil.copytree(PAGE, staging, dirs_exist_ok=True,
                         ignore=shutil.ignore_patterns("__pycache__", "*.py"))
         styles = _copy_styles(staging / "styles")
         _write_manifest(staging, names, styles, config.runtime)
         write_text(staging / "_headers",
                    "/*\n" + "".join(f"  {k}: {v}\n" for k, v in ISOLATION_HEADERS.items()))
+        write_text(staging / ".nojekyll", "")  # GitHub Pages: serve styles/SOURCES.md as is
         _swap_into_place(staging, out)
     except OSError as exc:  # a full disk, a folder taken away: nothing of the old site lost
         raise AdaINError(f"writing the site beside {out} failed ({exc.strerror or exc}); free "
@@ -101,10 +102,19 @@ def build_site(config: SiteConfig, progress: DownloadProgress | None = None) -> 
 
 
 def is_site(folder: Path) -> bool:
-    return (folder / SITE_FILE).is_file() and (folder / "index.html").is_file()
+    """Whether ``folder`` holds a site of ``adain export --web`` (which a new one replaces)."""
+    try:
+        manifest = json.loads((folder / SITE_FILE).read_text())
+    except (OSError, ValueError):
+        return False
+    return (isinstance(manifest, dict) and str(manifest.get("producer", "")).startswith("adain")
+            and (folder / "index.html").is_file())
 
 
 def _check_output(out: Path) -> None:
+    if out.resolve() in (Path.cwd(), *Path.cwd().parents):
+        raise AdaINError(f"{out} is the current folder (or above it); give the site a folder "
+                         "of its own, such as -o site")
     check_writable_path(out, folder=True)
     if out.is_dir() and any(out.iterdir()) and not is_site(out):
         raise AdaINError(f"{out} holds other files and no site of adain export --web; give a "
@@ -112,9 +122,10 @@ def _check_output(out: Path) -> None:
 
 
 def _staging_folder(out: Path) -> Path:
-    out.parent.mkdir(parents=True, exist_ok=True)
+    parent = out.resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)
     try:
-        return Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+        return Path(tempfile.mkdtemp(prefix=f".{out.resolve().name}-", dir=parent))
     except OSError as exc:
         raise AdaINError(f"cannot write beside {out}: {exc.strerror}") from exc
 
@@ -155,12 +166,12 @@ def _weights_of(path: Path) -> tuple[str | None, ...]:
     return tuple(metadata.get(key) for key in WEIGHT_KEYS)
 
 
-def _place_graphs(config: SiteConfig, models: Path) -> tuple[str, ...]:
-    """The page's graphs into ``models``: copied from ``--onnx``, or exported (and proven)
-    from the weights."""
+def _place_graphs(config: SiteConfig, found: dict[str, Path] | None,
+                  models: Path) -> tuple[str, ...]:
+    """The page's graphs into ``models``: copied from those ``found`` in ``--onnx``, or
+    exported (and proven) from the weights."""
     models.mkdir()
-    if config.onnx_dir is not None:
-        found = _graphs_in(Path(config.onnx_dir))
+    if found is not None:
         for path in found.values():
             shutil.copyfile(path, models / path.name)
         return tuple(found)

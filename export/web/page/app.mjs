@@ -4,18 +4,12 @@
 
 import {startCamera, stopCamera, toggleRecording, togglePause} from './camera.mjs';
 import * as say from './messages.mjs';
-import {$, api, clearError, inference, params, readout, setStatus, showError,
+import {$, api, clearError, inference, params, readout, report, setStatus, showNotice,
         state} from './page.mjs';
 import {baseName, decode, download, pixelsOf, pngOf, show, stamp} from './pictures.mjs';
 import {fitShorter} from './pixels.mjs';
 import {plan, stylize} from './run.mjs';
 import {addStyle, selectStyle, statsOf, styleName} from './styles.mjs';
-
-function report(error) {
-  console.error(error);
-  showError(error && error.sentence ? error.sentence
-    : say.workerError({kind: 'other', text: String(error && error.message || error)}));
-}
 
 // -- the photo ----------------------------------------------------------------------------
 
@@ -28,17 +22,18 @@ async function stylizePhoto() {
   }
   state.busy = true;
   try {
-    do {
+    do {  // the camera, once on, takes the picture over
       state.dirty = false;
       const [h, w] = fitShorter(state.photo.height, state.photo.width, Number($('photo-size').value));
       const how = plan(h, w);
       setStatus(`stylising ${how.width}×${how.height} ${how.note}…`);
       const {output, ms, tiles} = await stylize(pixelsOf(state.photo, how.height, how.width));
+      if (state.camera) break;
       show(output);
       state.ms = ms;
       setStatus(`${how.width}×${how.height}${tiles ? `, ${tiles} tiles` : ''} ${how.note}`);
       clearError();
-    } while (state.dirty);
+    } while (state.dirty && !state.camera);
   } catch (error) {
     report(error);
   } finally {
@@ -70,12 +65,11 @@ async function saveFullSize() {
   const source = state.camera ? video : state.photo;
   const how = plan(state.camera ? video.videoHeight : state.photo.height,
                    state.camera ? video.videoWidth : state.photo.width);
+  const base = state.camera ? `camera_${stamp()}` : baseName(state.photoName);
+  const name = `${base}_stylized_${styleName()}.png`;  // the settings of now, not of the end
   setStatus(`saving ${how.width}×${how.height} ${how.note}…`);
   try {
-    const input = pixelsOf(source, how.height, how.width);
-    const {output} = await stylize(input);
-    const base = state.camera ? `camera_${stamp()}` : baseName(state.photoName);
-    const name = `${base}_stylized_${styleName()}.png`;
+    const {output} = await stylize(pixelsOf(source, how.height, how.width));
     download(await pngOf(output), name);
     api.saved = {name, width: output.width, height: output.height};
     setStatus(`saved ${name} (${output.width}×${output.height})`);
@@ -121,9 +115,11 @@ function setColours(on) {
   restyle();
 }
 
-/** The keys of adain webcam. */
+/** The keys of adain webcam (with no Ctrl, Alt or Cmd: those are the browser's). */
 function onKey(event) {
+  if (event.ctrlKey || event.metaKey || event.altKey) return;
   if (event.target.matches('input, select, textarea') && event.key !== 'Escape') return;
+  if (event.key === ' ' && event.target.matches('button, label')) return;  // presses it
   const n = state.styles.length;
   switch (event.key) {
     case 'q': case 'Escape': if (stopCamera()) stylizePhoto(); break;
@@ -194,13 +190,13 @@ async function loadSite() {
   try {
     response = await fetch('site.json');
   } catch (error) {
-    throw {sentence: say.siteError(error.message)};
+    throw new say.PageError(say.siteError(error.message));
   }
-  if (!response.ok) throw {sentence: say.siteError(`HTTP ${response.status}`)};
+  if (!response.ok) throw new say.PageError(say.siteError(`HTTP ${response.status}`));
   try {
     return await response.json();
   } catch (error) {
-    throw {sentence: say.siteError(error.message)};
+    throw new say.PageError(say.siteError(error.message));
   }
 }
 
@@ -216,14 +212,18 @@ async function start() {
     ready = await inference.call('init', {site: state.site, backend: params.get('backend') || 'auto',
                                           threads: Number(params.get('threads')) || 0});
   } catch (error) {
-    throw {sentence: say.workerError(error)};
+    throw new say.PageError(say.workerError(error));
   }
   state.backend = ready.backend;
   state.threads = ready.threads;
-  if (ready.notice === 'nowebgpu') showError(say.NO_WEBGPU);
+  if (ready.notice === 'nowebgpu') showNotice(say.NO_WEBGPU);
   readout();
   const photo = state.site.photo;
   const response = await fetch(photo.file);
+  if (!response.ok) {
+    throw new say.PageError(`The sample photo ${photo.file} is missing (HTTP ${response.status}): ` +
+                            `${say.REBUILD}.`);
+  }
   state.photo = await decode(await response.blob(), photo.title);
   state.photoName = photo.file.split('/').pop();
   await statsOf(state.first);

@@ -2,7 +2,7 @@
 // recorded (WebM, or MP4 where the browser records only that).
 
 import {cameraError, NO_CAMERA_API, NO_RECORDING} from './messages.mjs';
-import {$, clearError, readout, setStatus, showError, state} from './page.mjs';
+import {$, clearError, readout, report, setStatus, showError, state} from './page.mjs';
 import {download, pixelsOf, show, stamp} from './pictures.mjs';
 import {fitLonger} from './pixels.mjs';
 import {stylize} from './run.mjs';
@@ -10,25 +10,35 @@ import {styleName} from './styles.mjs';
 
 const DEPTH = 2;  // frames in the worker at once: one running, the next captured and waiting
 
+/** Start the camera; a second start while the first waits (for permission, say) is one. */
 export async function startCamera() {
-  if (state.camera) return;
+  if (state.camera || state.starting) return;
   if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
     showError(NO_CAMERA_API);
     return;
   }
-  let stream;
+  const attempt = state.starting = {};
+  let stream = null;
   try {
     stream = await navigator.mediaDevices.getUserMedia(
       {video: {width: {ideal: 1280}, height: {ideal: 720}}, audio: false});
+    $('camera').srcObject = stream;
+    await $('camera').play();
   } catch (error) {
-    showError(cameraError(error));
+    if (stream) stopTracks(stream);
+    if (state.starting === attempt) {
+      state.starting = null;
+      showError(cameraError(error));
+    }
     return;
   }
+  if (state.starting !== attempt) {  // cancelled while it waited (q, or a photo chosen)
+    stopTracks(stream);
+    return;
+  }
+  state.starting = null;
   clearError();
-  const video = $('camera');
-  video.srcObject = stream;
-  await video.play();
-  video.hidden = false;
+  $('camera').hidden = false;
   state.camera = stream;
   state.frameTimes = [];
   $('use-camera').classList.add('on');
@@ -36,17 +46,22 @@ export async function startCamera() {
   pump();
 }
 
-/** Stop the camera; true if it was on. */
+/** Stop the camera (or cancel its start); true if it was on. */
 export function stopCamera() {
+  state.starting = null;
   if (!state.camera) return false;
   if (state.recorder) toggleRecording();
-  for (const track of state.camera.getTracks()) track.stop();
+  stopTracks(state.camera);
   state.camera = null;
   $('camera').hidden = true;
   $('use-camera').classList.remove('on');
   $('record').hidden = $('pause').hidden = true;
   readout();
   return true;
+}
+
+function stopTracks(stream) {
+  for (const track of stream.getTracks()) track.stop();
 }
 
 /** The current camera frame at the camera size (its longer side). */
@@ -62,7 +77,7 @@ function cameraFrame() {
 function pump() {
   while (state.camera && !state.paused && state.inFlight < DEPTH && $('camera').videoWidth) {
     state.inFlight++;
-    stylize(cameraFrame(), null).then(({output, ms}) => {
+    Promise.resolve().then(() => stylize(cameraFrame(), null)).then(({output, ms}) => {
       if (!state.camera) return;
       show(output);
       setStatus(`camera ${output.width}×${output.height}`);
@@ -71,7 +86,7 @@ function pump() {
       readout();
     }).catch((error) => {
       stopCamera();
-      showError(error.sentence || String(error));
+      report(error);
     }).finally(() => {
       state.inFlight--;
       pump();

@@ -18,10 +18,6 @@ export class Inference {
     });
   }
 
-  get busy() {
-    return this.pending.size;
-  }
-
   receive(message) {
     const job = this.pending.get(message.id);
     if (!job) return;

@@ -1,5 +1,17 @@
 // Every error the page shows, as one sentence that says what is wrong and what to do.
 
+/** An expected failure: its message is the sentence the page shows. */
+export class PageError extends Error {}
+
+/** The sentence for anything thrown: a PageError's own, a worker's failure ({kind, text})
+ * told by its kind, else (a bug, whose stack goes to the console) a generic one. */
+export function sentenceOf(error) {
+  if (error instanceof PageError) return error.message;
+  if (error && error.kind) return workerError(error);
+  return `Something went wrong (${error && error.message || error}): reload the page; if it ` +
+         `happens again, ${REBUILD}.`;
+}
+
 export const REBUILD = 'build the site again with `adain export --web`';
 
 /** The sentence for a camera that getUserMedia refused (a DOMException's name). */

@@ -6,7 +6,7 @@
 // shorter side, default 512), tile=N (tiles of N px for every photo).
 
 import {Inference} from './inference.mjs';
-import {NO_THREADS} from './messages.mjs';
+import {NO_THREADS, PageError, sentenceOf} from './messages.mjs';
 
 export const $ = (id) => document.getElementById(id);
 export const params = new URLSearchParams(location.search);
@@ -15,11 +15,11 @@ export const state = {
   site: null, backend: '', threads: 0,
   styles: [], first: 0, second: null, blend: 0.5, alpha: 1, colours: false,
   photo: null, photoName: '', busy: false, dirty: false, ms: 0,
-  camera: null, paused: false, inFlight: 0, frameTimes: [], recorder: null,
+  camera: null, starting: null, paused: false, inFlight: 0, frameTimes: [], recorder: null,
 };
 // For tests, benchmarks and the console: the state, the last stylisation (input, output,
 // statistics) and every error sentence shown.
-export const api = window.adain = {state, done: 0, last: null, errors: []};
+export const api = window.adain = {state, done: 0, last: null, errors: [], notices: []};
 
 export function showError(sentence) {
   api.errors.push(sentence);
@@ -29,6 +29,19 @@ export function showError(sentence) {
 
 export function clearError() {
   $('error').hidden = true;
+}
+
+/** Show what went wrong in one sentence; a bug's stack goes to the console as well. */
+export function report(error) {
+  if (!(error instanceof PageError)) console.error(error);
+  showError(sentenceOf(error));
+}
+
+/** A lasting notice (not an error the next picture clears): no WebGPU, no threads. */
+export function showNotice(sentence) {
+  api.notices.push(sentence);
+  $('notice').textContent = sentence;
+  $('notice').hidden = false;
 }
 
 export function setStatus(text) {

@@ -1,7 +1,7 @@
 // Pictures in the page: files decoded, pictures drawn at a size as RGBA bytes, shown and
 // downloaded.
 
-import {pictureError} from './messages.mjs';
+import {PageError, pictureError} from './messages.mjs';
 import {$} from './page.mjs';
 
 /** A file or blob as an ImageBitmap, EXIF orientation applied; a file that is no picture
@@ -10,7 +10,7 @@ export async function decode(blob, name) {
   try {
     return await createImageBitmap(blob, {imageOrientation: 'from-image'});
   } catch {
-    throw {sentence: pictureError(name)};
+    throw new PageError(pictureError(name));
   }
 }
 

@@ -1,7 +1,7 @@
 // One picture through the model: whole, or in exact tiles when it is large, then the
 // visitor's colours kept where asked.
 
-import {workerError} from './messages.mjs';
+import {PageError, workerError} from './messages.mjs';
 import {$, api, inference, params, state} from './page.mjs';
 import {keepColours} from './pixels.mjs';
 import {currentStats} from './styles.mjs';
@@ -39,9 +39,9 @@ export async function stylize(image, onProgress = showProgress) {
   try {
     result = await inference.call('stylize', job, [job.image.data.buffer], onProgress);
   } catch (error) {
-    throw {sentence: workerError(error, `${image.width}×${image.height}`)};
+    throw new PageError(workerError(error, `${image.width}×${image.height}`));
   } finally {
-    $('progress').hidden = true;
+    if (onProgress === showProgress) $('progress').hidden = true;  // not a camera frame's
   }
   const output = result.image;
   if (state.colours) keepColours(output.data, image.data);

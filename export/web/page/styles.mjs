@@ -2,7 +2,7 @@
 // in the worker (at adain stylize's style size) and its statistics cached; one style, or
 // two blended.
 
-import {REBUILD} from './messages.mjs';
+import {PageError, REBUILD, workerError} from './messages.mjs';
 import {$, inference, params, state} from './page.mjs';
 import {decode, pixelsOf} from './pictures.mjs';
 import {fitShorter} from './pixels.mjs';
@@ -49,13 +49,17 @@ export function statsOf(index) {
 async function encode(style) {
   const response = await fetch(style.url);
   if (!response.ok) {
-    throw {sentence: `The style ${style.file} is missing (HTTP ${response.status}): ${REBUILD}.`};
+    throw new PageError(`The style ${style.file} is missing (HTTP ${response.status}): ${REBUILD}.`);
   }
   const bitmap = await decode(await response.blob(), style.title);
   const [h, w] = fitShorter(bitmap.height, bitmap.width, Number(params.get('style') ?? STYLE_SIZE));
   const image = pixelsOf(bitmap, h, w);
-  const {mean, std} = await inference.call('style', {image});
-  return {mean, std, image};
+  try {
+    const {mean, std} = await inference.call('style', {image});
+    return {mean, std, image};
+  } catch (error) {
+    throw new PageError(workerError(error, `the style ${style.title} (${w}×${h})`));
+  }
 }
 
 /** The statistics to stylise with: the first style's, or the two styles' blended. AdaIN is

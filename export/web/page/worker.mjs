@@ -39,8 +39,8 @@ async function drain() {
 
 function describe(error) {
   const text = String(error && error.message || error);
-  if (/memory|allocation|out of bounds|Aborted\(\)/i.test(text)) return {kind: 'memory', text};
   if (error && error.kind) return {kind: error.kind, text};
+  if (/memory|allocation|out of bounds|Aborted\(\)/i.test(text)) return {kind: 'memory', text};
   return {kind: 'other', text};
 }
 
@@ -125,6 +125,7 @@ async function session(name) {
     }
     const bytes = new Uint8Array(await response.arrayBuffer());
     sessions[name] = ort.InferenceSession.create(bytes, {executionProviders: [provider]});
+    sessions[name].catch(() => { delete sessions[name]; });  // tried afresh next time
   }
   return sessions[name];
 }
