@@ -31,6 +31,7 @@ from adain.export.web import site as site_module
 from adain.export.web.serve import ISOLATION_HEADERS, make_server, url_of
 from adain.export.web.site import SiteConfig, build_site
 
+FILES_GONE = "ort-old.wasm"  # a runtime file an older export wrote and the new one does not
 FILES = {"ort.wasm.min.mjs": b"export const ort = 1;\n", "ort-wasm-simd-threaded.wasm": b"\0asm1"}
 
 
@@ -199,9 +200,24 @@ def test_a_site_holds_the_page_its_graphs_the_runtime_the_styles_and_a_manifest(
 
 def test_an_earlier_site_is_replaced_whole_and_other_folders_are_refused(exported, tmp_path):
     first = _fake_site(tmp_path, exported).path
-    (first / "stale.txt").write_text("from an older adain")
-    again = _fake_site(tmp_path, exported).path
-    assert again == first and not (first / "stale.txt").exists()
+    (first / "ort" / FILES_GONE).write_text("a file the last export wrote")
+    manifest = json.loads((first / "site.json").read_text())
+    (first / "site.json").write_text(json.dumps(
+        {**manifest, "files": [*manifest["files"], f"ort/{FILES_GONE}"]}))
+    (first / "CNAME").write_text("art.example.org")  # the user's own files
+    (first / "photos").mkdir()
+    (first / "photos" / "me.png").write_bytes(b"png")
+    again = _fake_site(tmp_path, exported)
+    assert again.path == first and not (first / "ort" / FILES_GONE).exists()
+    assert again.kept == ("CNAME", "photos/me.png")
+    assert (first / "CNAME").read_text() == "art.example.org"
+    assert (first / "photos" / "me.png").read_bytes() == b"png"
+    manifest = json.loads((first / "site.json").read_text())  # app.mjs as the user's own:
+    manifest["files"].remove("app.mjs")  # a name the next site needs, so a clash
+    (first / "site.json").write_text(json.dumps(manifest))
+    with pytest.raises(AdaINError, match="app.mjs is yours.*nothing was changed"):
+        _fake_site(tmp_path, exported)
+    assert (first / "CNAME").is_file()
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "notes.txt").write_text("keep me")

@@ -102,7 +102,8 @@ def page(chromium):
 
 def _open(page, url, query="", results=1):
     page.goto(f"{url}index.html{query}")
-    _wait_for_results(page, results)
+    if results:
+        _wait_for_results(page, results)
 
 
 def _wait_for_results(page, count):
@@ -198,6 +199,17 @@ def test_tiles_in_the_page_equal_the_whole_picture(site, url, page, tmp_path):
     # too small a halo, a quarter of the values differ).
     _assert_same_picture(last["output"], _stylized_in_python(site, last), levels=1,
                          equal=0.999)
+
+
+def test_a_tiled_picture_can_be_cancelled_between_tiles(url, page, tmp_path):
+    _open(page, url, "?backend=wasm&photo=0&tile=16&style=64", results=0)  # 1024 tiles
+    page.click("#cancel")
+    page.wait_for_function("document.getElementById('status').textContent === 'cancelled'")
+    assert page.evaluate("[adain.done, adain.errors]") == [0, []]  # the job ended unfinished
+    assert page.locator("#cancel").is_hidden()
+    photo = write_image(tmp_path / "small.png", (40, 30), seed=2)
+    page.set_input_files("#photo-file", str(photo))  # and the page goes on
+    _wait_for_results(page, 1)
 
 
 def test_a_webcam_frame_is_stylised_as_onnxruntime_does(site, url, page):

@@ -45,9 +45,9 @@ class ExportCommand(Command):
 def export(
     onnx: Annotated[Path | None, typer.Option(
         "--onnx", file_okay=False, show_default=False,
-        help="ONNX graphs are the default (and so far the one format), so --onnx alone may be "
-             "left out. With --web, --onnx DIR takes the graphs from DIR instead of exporting "
-             "them.")] = None,
+        help="With --web: take the graphs from DIR (an earlier adain export) instead of "
+             "exporting them. Without --web, a bare --onnx is accepted and changes nothing "
+             "(ONNX is the one format).")] = None,
     web: Annotated[bool, typer.Option("--web", metavar="", help=(
         "Write a static site (default folder models/web) that stylises in the browser: the "
         "page, the graphs, onnxruntime-web and the bundled styles. Serve it with adain serve "
@@ -124,5 +124,8 @@ def _export_web(output: Path, onnx: Path | None, networks: dict[str, str], ort_d
              "are shrunk to fit")
     console.print(f"{escape(str(site.path))}  {site.size_bytes / 1e6:.1f} MB: "
                   f"{', '.join(site.graphs)}; {tiles}", highlight=False, soft_wrap=True)
+    if site.kept:
+        console.print(f"kept your {len(site.kept)} file(s) from the earlier site: "
+                      f"{escape(', '.join(site.kept))}", highlight=False, soft_wrap=True)
     console.print(f"next: [bold]adain serve {escape(str(site.path))}[/] (or copy the folder to "
                   "any static host)", soft_wrap=True)

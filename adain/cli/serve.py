@@ -86,6 +86,9 @@ def _site_folder(site: Path | None, onnx: Path | None, ort_dir: Path | None) -> 
     if onnx is None:
         root = site or DEFAULT_WEB_DIR
         if not is_site(root):
+            if (root / "stylizer.onnx").is_file():
+                raise AdaINError(f"{root} holds graphs, not a site: serve them with `adain "
+                                 f"serve --onnx {root}`")
             raise AdaINError(f"{root} is not a site of adain export --web; make one with "
                              f"`adain export --web -o {root}`, or serve graphs with --onnx DIR")
         yield root

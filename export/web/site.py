@@ -8,8 +8,10 @@ in it is relative, so any static host serves it; ``_headers`` asks hosts that re
 file (Netlify, Cloudflare Pages) for the cross-origin isolation that WASM threads need.
 
 The site is built in a temporary folder beside the output and put in place only when
-whole; an earlier site in the output folder is replaced, any other non-empty folder is
-refused, so nothing of the user's is overwritten.
+whole. An earlier site in the output folder is replaced, but the files the user added to it
+(``site.json`` lists the site's own, so the rest are the user's: a ``CNAME``, a favicon)
+move into the new one; any other non-empty folder is refused. Nothing of the user's is
+overwritten or lost.
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ class Site:
     path: Path
     graphs: tuple[str, ...]  # the graphs it holds, by name
     tiles: bool  # whether large photos can be tiled exactly
+    kept: tuple[str, ...] = ()  # the user's files carried over from the earlier site
 
     @property
     def size_bytes(self) -> int:
@@ -88,17 +91,18 @@ def build_site(config: SiteConfig, progress: DownloadProgress | None = None) -> 
         shutil.copytree(PAGE, staging, dirs_exist_ok=True,
                         ignore=shutil.ignore_patterns("__pycache__", "*.py"))
         styles = _copy_styles(staging / "styles")
-        _write_manifest(staging, names, styles, config.runtime)
         write_text(staging / "_headers",
                    "/*\n" + "".join(f"  {k}: {v}\n" for k, v in ISOLATION_HEADERS.items()))
         write_text(staging / ".nojekyll", "")  # GitHub Pages: serve styles/SOURCES.md as is
+        _write_manifest(staging, names, styles, config.runtime)
+        kept = _carry_users_files(out, staging)
         _swap_into_place(staging, out)
     except OSError as exc:  # a full disk, a folder taken away: nothing of the old site lost
         raise AdaINError(f"writing the site beside {out} failed ({exc.strerror or exc}); free "
                          f"some room and run again ({out} was left as it was)") from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return Site(out, names, all(name in names for name in TILING))
+    return Site(out, names, all(name in names for name in TILING), kept)
 
 
 def is_site(folder: Path) -> bool:
@@ -211,8 +215,32 @@ def _write_manifest(site: Path, names: tuple[str, ...], styles: list[dict[str, s
                    "decoder_halo": tiling.DECODER_HALO},
         "styles": [s for s in styles if s["name"] != samples.PHOTO.name],
         "photo": next(s for s in styles if s["name"] == samples.PHOTO.name),
+        # What the site itself holds: on the next export, anything else is the user's.
+        "files": sorted(p.relative_to(site).as_posix() for p in site.rglob("*")
+                        if p.is_file()) + [SITE_FILE],
     }
     write_text(site / SITE_FILE, json.dumps(manifest, indent=2) + "\n")
+
+
+def _carry_users_files(out: Path, staging: Path) -> tuple[str, ...]:
+    """Move what the user added to an earlier site in ``out`` into ``staging``; refuse if
+    the new site needs one of those names."""
+    if not is_site(out):
+        return ()
+    own = set(json.loads((out / SITE_FILE).read_text()).get("files", []))
+    if not own:  # a site of a version that did not list its files: nothing told apart
+        return ()
+    theirs = [p for p in sorted(out.rglob("*")) if p.is_file()
+              and p.relative_to(out).as_posix() not in own]
+    clash = [p for p in theirs if (staging / p.relative_to(out)).exists()]
+    if clash:
+        raise AdaINError(f"{clash[0]} is yours, and the new site needs that name; move it "
+                         "away and run again (nothing was changed)")
+    for path in theirs:
+        target = staging / path.relative_to(out)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
+    return tuple(p.relative_to(out).as_posix() for p in theirs)
 
 
 def _swap_into_place(staging: Path, out: Path) -> None:

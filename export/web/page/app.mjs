@@ -4,11 +4,11 @@
 
 import {startCamera, stopCamera, toggleRecording, togglePause} from './camera.mjs';
 import * as say from './messages.mjs';
-import {$, api, clearError, inference, params, readout, report, setStatus, showNotice,
-        state} from './page.mjs';
+import {$, api, clearError, inference, intParam, readout, report, setStatus, showNotice,
+        state, textParam} from './page.mjs';
 import {baseName, decode, download, pixelsOf, pngOf, show, stamp} from './pictures.mjs';
 import {fitShorter} from './pixels.mjs';
-import {plan, stylize} from './run.mjs';
+import {cancel, plan, showProgress, stylize} from './run.mjs';
 import {addStyle, selectStyle, statsOf, styleName} from './styles.mjs';
 
 // -- the photo ----------------------------------------------------------------------------
@@ -26,12 +26,12 @@ async function stylizePhoto() {
       state.dirty = false;
       const [h, w] = fitShorter(state.photo.height, state.photo.width, Number($('photo-size').value));
       const how = plan(h, w);
-      setStatus(`stylising ${how.width}×${how.height} ${how.note}…`);
-      const {output, ms, tiles} = await stylize(pixelsOf(state.photo, how.height, how.width));
+      setStatus(`stylising ${how.width}×${how.height}${how.note ? `, ${how.note}` : ''}…`);
+      const {output, ms} = await stylize(pixelsOf(state.photo, how.height, how.width));
       if (state.camera) break;
       show(output);
       state.ms = ms;
-      setStatus(`${how.width}×${how.height}${tiles ? `, ${tiles} tiles` : ''} ${how.note}`);
+      setStatus(`${how.width}×${how.height}${how.note ? `, ${how.note}` : ''}`);
       clearError();
     } while (state.dirty && !state.camera);
   } catch (error) {
@@ -67,7 +67,8 @@ async function saveFullSize() {
                    state.camera ? video.videoWidth : state.photo.width);
   const base = state.camera ? `camera_${stamp()}` : baseName(state.photoName);
   const name = `${base}_stylized_${styleName()}.png`;  // the settings of now, not of the end
-  setStatus(`saving ${how.width}×${how.height} ${how.note}…`);
+  setStatus(`saving ${how.width}×${how.height}${how.note ? `, ${how.note}` : ''}…`);
+  $('snapshot').disabled = true;  // one save at a time
   try {
     const {output} = await stylize(pixelsOf(source, how.height, how.width));
     download(await pngOf(output), name);
@@ -75,6 +76,8 @@ async function saveFullSize() {
     setStatus(`saved ${name} (${output.width}×${output.height})`);
   } catch (error) {
     report(error);
+  } finally {
+    $('snapshot').disabled = false;
   }
 }
 
@@ -118,7 +121,8 @@ function setColours(on) {
 /** The keys of adain webcam (with no Ctrl, Alt or Cmd: those are the browser's). */
 function onKey(event) {
   if (event.ctrlKey || event.metaKey || event.altKey) return;
-  if (event.target.matches('input, select, textarea') && event.key !== 'Escape') return;
+  const typing = 'input:not([type=range]):not([type=checkbox]), select, textarea';
+  if (event.target.matches(typing) && event.key !== 'Escape') return;
   if (event.key === ' ' && event.target.matches('button, label')) return;  // presses it
   const n = state.styles.length;
   switch (event.key) {
@@ -152,6 +156,7 @@ function wire() {
   $('photo-file').addEventListener('change', (e) => e.target.files[0] && usePhoto(e.target.files[0]));
   $('style-file').addEventListener('change', (e) => e.target.files[0] && useStyleFile(e.target.files[0]));
   $('snapshot').addEventListener('click', saveFullSize);
+  $('cancel').addEventListener('click', cancel);
   $('record').addEventListener('click', toggleRecording);
   $('pause').addEventListener('click', togglePause);
   $('alpha').addEventListener('input', (e) => setAlpha(Number(e.target.value)));
@@ -173,9 +178,9 @@ function selectOne() {
 
 /** The size selects take the URL's sizes (size=, photo=), adding an entry if need be. */
 function sizesFromUrl() {
-  for (const [id, name] of [['camera-size', 'size'], ['photo-size', 'photo']]) {
-    const value = params.get(name);
-    if (value === null) continue;
+  for (const [id, name, least] of [['camera-size', 'size', 16], ['photo-size', 'photo', 0]]) {
+    const value = String(intParam(name, least) ?? '');
+    if (!value) continue;
     if (![...$(id).options].some((option) => option.value === value)) {
       $(id).add(new Option(`${value} px`, value));
     }
@@ -200,24 +205,8 @@ async function loadSite() {
   }
 }
 
-async function start() {
-  wire();
-  $('camera-size').value = '256';
-  sizesFromUrl();
-  state.site = await loadSite();
-  for (const style of state.site.styles) addStyle({...style, url: style.file}, pickStyle);
-  selectStyle(0, false);
-  let ready;
-  try {
-    ready = await inference.call('init', {site: state.site, backend: params.get('backend') || 'auto',
-                                          threads: Number(params.get('threads')) || 0});
-  } catch (error) {
-    throw new say.PageError(say.workerError(error));
-  }
-  state.backend = ready.backend;
-  state.threads = ready.threads;
-  if (ready.notice === 'nowebgpu') showNotice(say.NO_WEBGPU);
-  readout();
+/** The sample photo, shown as it is while the model loads. */
+async function loadSample() {
   const photo = state.site.photo;
   const response = await fetch(photo.file);
   if (!response.ok) {
@@ -226,6 +215,44 @@ async function start() {
   }
   state.photo = await decode(await response.blob(), photo.title);
   state.photoName = photo.file.split('/').pop();
+  const [h, w] = fitShorter(state.photo.height, state.photo.width, Number($('photo-size').value));
+  show(pixelsOf(state.photo, h, w));
+}
+
+/** Load the graphs in the worker, the download shown in MB. */
+async function loadModel() {
+  const onBytes = (done, total) => {
+    showProgress(done, total);
+    $('progress-note').textContent = `loading the model: ${(done / 1e6).toFixed(0)} of ` +
+                                     `${(total / 1e6).toFixed(0)} MB`;
+    $('cancel').hidden = true;
+  };
+  try {
+    return await inference.call('init', {site: state.site, backend: textParam('backend') || 'auto',
+                                         threads: intParam('threads', 1) || 0}, [], onBytes);
+  } catch (error) {
+    $('readout').textContent = 'The model did not load.';
+    throw new say.PageError(say.workerError(error));
+  } finally {
+    $('progress').hidden = $('progress-note').hidden = true;
+  }
+}
+
+async function start() {
+  wire();
+  $('camera-size').value = '256';
+  sizesFromUrl();
+  state.site = await loadSite();
+  for (const style of state.site.styles) addStyle({...style, url: style.file}, pickStyle);
+  selectStyle(0, false);
+  await loadSample();
+  setStatus('loading the model…');
+  const ready = await loadModel();
+  state.backend = ready.backend;
+  state.threads = ready.threads;
+  if (ready.notice === 'nowebgpu') showNotice(say.NO_WEBGPU);
+  readout();
+  setStatus('encoding the style…');
   await statsOf(state.first);
   await stylizePhoto();
 }

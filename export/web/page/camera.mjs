@@ -53,6 +53,8 @@ export function stopCamera() {
   if (state.recorder) toggleRecording();
   stopTracks(state.camera);
   state.camera = null;
+  state.paused = false;
+  $('pause').classList.remove('on');
   $('camera').hidden = true;
   $('use-camera').classList.remove('on');
   $('record').hidden = $('pause').hidden = true;
@@ -80,7 +82,7 @@ function pump() {
     Promise.resolve().then(() => stylize(cameraFrame(), null)).then(({output, ms}) => {
       if (!state.camera) return;
       show(output);
-      setStatus(`camera ${output.width}×${output.height}`);
+      setStatus(`camera ${output.width}×${output.height}${state.paused ? ', paused' : ''}`);
       state.ms = ms;
       state.frameTimes = [...state.frameTimes.slice(-29), performance.now()];
       readout();
@@ -110,6 +112,10 @@ export function toggleRecording() {
     return;
   }
   if (!state.camera) return;
+  if (state.paused) {
+    setStatus('paused: resume (space) to record');
+    return;
+  }
   const type = ['video/webm', 'video/mp4'].find((t) => MediaRecorder.isTypeSupported(t));
   if (!type) {
     showError(NO_RECORDING);

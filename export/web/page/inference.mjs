@@ -18,6 +18,11 @@ export class Inference {
     });
   }
 
+  /** Stop the tiled job that runs now, between two of its tiles (it fails as cancelled). */
+  cancel() {
+    this.worker.postMessage({type: 'cancel'});
+  }
+
   receive(message) {
     const job = this.pending.get(message.id);
     if (!job) return;

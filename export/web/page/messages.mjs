@@ -3,6 +3,9 @@
 /** An expected failure: its message is the sentence the page shows. */
 export class PageError extends Error {}
 
+/** The visitor cancelled a long job: said in the status line, not as an error. */
+export class Cancelled extends PageError {}
+
 /** The sentence for anything thrown: a PageError's own, a worker's failure ({kind, text})
  * told by its kind, else (a bug, whose stack goes to the console) a generic one. */
 export function sentenceOf(error) {
@@ -42,7 +45,7 @@ export function workerError(error, size) {
     case 'missing':
       return `The model file ${error.text}: ${REBUILD}.`;
     case 'runtime':
-      return `The onnxruntime-web files could not be loaded (${error.text}): ${REBUILD}.`;
+      return `The onnxruntime-web files (${error.text}) could not be loaded: ${REBUILD}.`;
     case 'memory':
       return `The browser ran out of memory stylising ${size || 'this picture'}: choose a ` +
              'smaller photo size and try again.';
@@ -59,14 +62,14 @@ export function siteError(status) {
 }
 
 export function pictureError(name) {
-  return `${name} is not a picture this browser can read: choose a JPEG, PNG or WebP file.`;
+  return `${name} could not be read as a picture (damaged, incomplete, or not an image): ` +
+         'choose a JPEG, PNG or WebP file.';
 }
 
 export const NO_WEBGPU = 'WebGPU is not available in this browser: running on WebAssembly ' +
   'instead (slower).';
 
-export const NO_THREADS = 'one thread: the page is not cross-origin isolated (serve it with ' +
-  '`adain serve`, or a host that sends COOP/COEP headers)';
+export const NO_THREADS = 'not cross-origin isolated: serve it with adain serve for threads';
 
 export const NO_RECORDING = 'This browser cannot record the page (no WebM or MP4 ' +
   'MediaRecorder): save stills with s instead.';

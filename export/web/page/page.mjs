@@ -6,10 +6,20 @@
 // shorter side, default 512), tile=N (tiles of N px for every photo).
 
 import {Inference} from './inference.mjs';
-import {NO_THREADS, PageError, sentenceOf} from './messages.mjs';
+import {Cancelled, NO_THREADS, PageError, sentenceOf} from './messages.mjs';
 
 export const $ = (id) => document.getElementById(id);
-export const params = new URLSearchParams(location.search);
+const params = new URLSearchParams(location.search);
+
+/** URL parameter `name` as a whole number of at least `least`, else null (absent or not). */
+export function intParam(name, least = 0) {
+  const value = Number(params.get(name) ?? NaN);
+  return Number.isInteger(value) && value >= least ? value : null;
+}
+
+export function textParam(name) {
+  return params.get(name);
+}
 export const inference = new Inference();
 export const state = {
   site: null, backend: '', threads: 0,
@@ -33,6 +43,10 @@ export function clearError() {
 
 /** Show what went wrong in one sentence; a bug's stack goes to the console as well. */
 export function report(error) {
+  if (error instanceof Cancelled) {
+    setStatus(error.message);
+    return;
+  }
   if (!(error instanceof PageError)) console.error(error);
   showError(sentenceOf(error));
 }

@@ -1,8 +1,8 @@
 // One picture through the model: whole, or in exact tiles when it is large, then the
 // visitor's colours kept where asked.
 
-import {PageError, workerError} from './messages.mjs';
-import {$, api, inference, params, state} from './page.mjs';
+import {Cancelled, PageError, workerError} from './messages.mjs';
+import {$, api, inference, intParam, state} from './page.mjs';
 import {keepColours} from './pixels.mjs';
 import {currentStats} from './styles.mjs';
 
@@ -16,9 +16,10 @@ function hasTiles() {
   return Boolean(state.site.graphs.encoder && state.site.graphs.decoder);
 }
 
-/** How to stylise a picture of this size: {height, width, tile, note}. */
+/** How to stylise a picture of this size: {height, width, tile, note}; the note says what
+ * the visitor should know (tiles, or a picture shrunk to fit). */
 export function plan(height, width) {
-  const forced = Number(params.get('tile')) || 0;
+  const forced = intParam('tile', 16);
   if (forced && hasTiles() && Math.max(height, width) > forced) {
     return {height, width, tile: forced, note: `in tiles of ${forced} px`};
   }
@@ -27,7 +28,8 @@ export function plan(height, width) {
   const scale = Math.sqrt(WHOLE_LIMIT / (height * width));
   const h = Math.floor(height * scale), w = Math.floor(width * scale);
   return {height: h, width: w, tile: 0,
-          note: 'shrunk to fit: this site has no tile graphs (adain export --web makes them)'};
+          note: `shrunk from ${width}×${height}, the most this site holds (the site's owner ` +
+                'can add tiles with adain export --web)'};
 }
 
 /** Stylise RGBA `image` with the current style, strength and colours: {output, ms, tiles}. */
@@ -39,9 +41,12 @@ export async function stylize(image, onProgress = showProgress) {
   try {
     result = await inference.call('stylize', job, [job.image.data.buffer], onProgress);
   } catch (error) {
+    if (error.kind === 'cancelled') throw new Cancelled('cancelled');
     throw new PageError(workerError(error, `${image.width}×${image.height}`));
   } finally {
-    if (onProgress === showProgress) $('progress').hidden = true;  // not a camera frame's
+    if (onProgress === showProgress) {  // not a camera frame's
+      $('progress').hidden = $('progress-note').hidden = $('cancel').hidden = true;
+    }
   }
   const output = result.image;
   if (state.colours) keepColours(output.data, image.data);
@@ -51,7 +56,16 @@ export async function stylize(image, onProgress = showProgress) {
   return {output, ms: result.ms, tiles: result.tiles};
 }
 
-function showProgress(done, total) {
-  $('progress').hidden = false;
+/** The bar, the count and a Cancel button while tiles run (two passes over the tiles). */
+export function showProgress(done, total) {
+  $('progress').hidden = $('progress-note').hidden = $('cancel').hidden = false;
   $('progress').value = done / total;
+  const pass = done <= total / 2 ? 1 : 2;
+  $('progress-note').textContent = `tile ${done - (pass - 1) * total / 2} of ${total / 2}, ` +
+                                   `pass ${pass} of 2`;
+}
+
+/** Stop the tiled job that runs now, between two tiles. */
+export function cancel() {
+  inference.cancel();
 }

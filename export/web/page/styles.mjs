@@ -3,7 +3,7 @@
 // two blended.
 
 import {PageError, REBUILD, workerError} from './messages.mjs';
-import {$, inference, params, state} from './page.mjs';
+import {$, inference, intParam, state} from './page.mjs';
 import {decode, pixelsOf} from './pictures.mjs';
 import {fitShorter} from './pixels.mjs';
 
@@ -52,7 +52,7 @@ async function encode(style) {
     throw new PageError(`The style ${style.file} is missing (HTTP ${response.status}): ${REBUILD}.`);
   }
   const bitmap = await decode(await response.blob(), style.title);
-  const [h, w] = fitShorter(bitmap.height, bitmap.width, Number(params.get('style') ?? STYLE_SIZE));
+  const [h, w] = fitShorter(bitmap.height, bitmap.width, intParam('style') ?? STYLE_SIZE);
   const image = pixelsOf(bitmap, h, w);
   try {
     const {mean, std} = await inference.call('style', {image});

@@ -16,9 +16,13 @@ import {fromTensor, toTensor} from './pixels.mjs';
 const EPS = 1e-5;  // adain.ops.EPS: added to the variance before the square root
 let ort, site, provider, sessions = {};
 const queue = [];
-let busy = false;
+let busy = false, cancelling = false;
 
 self.onmessage = (event) => {
+  if (event.data.type === 'cancel') {  // at once, not queued: the tiled job checks it
+    cancelling = busy;
+    return;
+  }
   queue.push(event.data);
   if (!busy) drain();
 };
@@ -45,7 +49,7 @@ function describe(error) {
 }
 
 const JOBS = {
-  async init({site: manifest, backend, threads}) {
+  async init({id, site: manifest, backend, threads}) {
     site = manifest;
     let notice = '';
     const base = new URL('./', self.location.href).href;
@@ -61,7 +65,24 @@ const JOBS = {
     ort.env.wasm.numThreads = threads || Math.min(8, self.navigator.hardwareConcurrency || 1);
     ort.env.logLevel = 'error';
     provider = webgpu ? 'webgpu' : 'wasm';
-    await Promise.all(['style_encoder', 'stylizer'].map((name) => session(name)));
+    const names = ['style_encoder', 'stylizer'];
+    const total = names.reduce((sum, name) => sum + site.graphs[name].bytes, 0);
+    let loaded = 0, shown = 0;
+    const onBytes = (bytes) => {
+      loaded += bytes;
+      if (loaded - shown > total / 50 || loaded === total) {
+        shown = loaded;
+        self.postMessage({id, progress: [loaded, total]});
+      }
+    };
+    try {
+      await Promise.all(names.map((name) => session(name, onBytes)));
+    } catch (error) {
+      if (error.kind) throw error;
+      // onnxruntime-web says only "no available backend" when its .wasm did not load.
+      throw Object.assign(new Error(`${site.runtime.folder}, ${error.message.slice(0, 80)}`),
+                          {kind: 'runtime'});
+    }
     const effective = self.crossOriginIsolated ? ort.env.wasm.numThreads : 1;
     return {result: {backend: provider, threads: webgpu ? 0 : effective,
                      isolated: self.crossOriginIsolated, notice}};
@@ -114,20 +135,41 @@ async function importRuntime(url) {
   }
 }
 
-async function session(name) {
+async function session(name, onBytes = () => {}) {
   if (!sessions[name]) {
     const graph = site.graphs[name];
     if (!graph) throw Object.assign(new Error(name), {kind: 'nograph'});
-    const response = await fetch(graph.file);
-    if (!response.ok) {
-      throw Object.assign(new Error(`${graph.file} is missing from the site (HTTP ${response.status})`),
-                          {kind: 'missing'});
-    }
-    const bytes = new Uint8Array(await response.arrayBuffer());
+    const bytes = await download(graph.file, onBytes);
     sessions[name] = ort.InferenceSession.create(bytes, {executionProviders: [provider]});
     sessions[name].catch(() => { delete sessions[name]; });  // tried afresh next time
   }
   return sessions[name];
+}
+
+/** A file's bytes, `onBytes(n)` as each piece arrives; a missing one fails by name. */
+async function download(file, onBytes) {
+  const response = await fetch(file);
+  if (!response.ok) {
+    throw Object.assign(new Error(`${file} is missing from the site (HTTP ${response.status})`),
+                        {kind: 'missing'});
+  }
+  const reader = response.body.getReader();
+  const pieces = [];
+  let size = 0;
+  for (;;) {
+    const {done, value} = await reader.read();
+    if (done) break;
+    pieces.push(value);
+    size += value.length;
+    onBytes(value.length);
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const piece of pieces) {
+    bytes.set(piece, offset);
+    offset += piece.length;
+  }
+  return bytes;
 }
 
 async function run(name, feeds) {
@@ -182,11 +224,19 @@ async function stylizeTiled(image, mean, std, alpha, size, progress) {
   const plan = tiles(image.height, image.width, size, stride);
   const total = 2 * plan.length;
   let sums = null, done = 0;
+  cancelling = false;
+  const step = async () => {
+    progress(++done, total);
+    // A graph run resolves without giving the event loop a turn: give it one, so that a
+    // cancel posted meanwhile is received.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    if (cancelling) throw Object.assign(new Error('cancelled'), {kind: 'cancelled'});
+  };
   for (const tile of plan) {
     const feat = await featuresOf(image, tile);
     sums = sums || new ChannelSums(feat.channels);
     sums.add(feat.data, feat.h * feat.w);
-    progress(++done, total);
+    await step();
   }
   const content = sums.meanStd(EPS);
   const rgba = new Uint8ClampedArray(image.width * image.height * 4);
@@ -202,7 +252,7 @@ async function stylizeTiled(image, mean, std, alpha, size, progress) {
     const [, , th, tw] = out.dims;
     fromTensor(out.data, th, tw, tile.top - pixels.top, tile.left - pixels.left,
                tile.bottom - tile.top, tile.right - tile.left, rgba, image.width, tile.top, tile.left);
-    progress(++done, total);
+    await step();
   }
   return rgba;
 }
