@@ -123,7 +123,6 @@ function onKey(event) {
   if (event.ctrlKey || event.metaKey || event.altKey) return;
   const typing = 'input:not([type=range]):not([type=checkbox]), select, textarea';
   if (event.target.matches(typing) && event.key !== 'Escape') return;
-  if (event.key === ' ' && event.target.matches('button, label')) return;  // presses it
   const n = state.styles.length;
   switch (event.key) {
     case 'q': case 'Escape': if (stopCamera()) stylizePhoto(); break;
