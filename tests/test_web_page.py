@@ -265,6 +265,11 @@ def test_a_style_dropped_on_the_right_half_is_encoded_and_used(site, url, page, 
     mean, _ = _onnxruntime(site, "style_encoder", style=pixels.transpose(2, 0, 1)[None])
     np.testing.assert_allclose(encoded["mean"], mean.ravel(), rtol=1e-4, atol=1e-4)
     assert _last(page)["mean"] == pytest.approx(encoded["mean"])
+    page.click("#styles [role=option]:nth-child(1)")
+    page.dispatch_event("body", "drop", {"dataTransfer": transfer, "clientX": 1100,
+                                         "clientY": 300})  # the same file again
+    page.wait_for_function("adain.state.first === 6")
+    assert page.evaluate("adain.state.styles.length") == 7  # its thumbnail, not a second
 
 
 def test_keys_change_style_strength_and_colours(url, page):

@@ -9,7 +9,7 @@ import {$, api, clearError, inference, intParam, readout, report, setStatus, sho
 import {baseName, decode, download, pixelsOf, pngOf, show, stamp} from './pictures.mjs';
 import {fitShorter} from './pixels.mjs';
 import {cancel, plan, showProgress, stylize} from './run.mjs';
-import {addStyle, selectStyle, statsOf, styleName} from './styles.mjs';
+import {addStyle, findStyle, selectStyle, statsOf, styleName} from './styles.mjs';
 
 // -- the photo ----------------------------------------------------------------------------
 
@@ -84,15 +84,25 @@ async function saveFullSize() {
 // -- styles and settings ------------------------------------------------------------------
 
 function pickStyle(index, second) {
+  if (second && index === state.first) {
+    setStatus('that is the first style: shift-click another one to blend it in');
+    return;
+  }
   selectStyle(index, second);
   restyle();
 }
 
 async function useStyleFile(file) {
   try {
+    const known = findStyle(file);  // the same file again: its thumbnail, not a second one
+    if (known >= 0) {
+      pickStyle(known, false);
+      return;
+    }
     await decode(file, file.name);  // a file that is no picture is refused here, in words
     const index = addStyle({name: baseName(file.name), title: file.name, author: '',
-                            url: URL.createObjectURL(file), file: file.name}, pickStyle);
+                            url: URL.createObjectURL(file), file: file.name, bytes: file.size},
+                           pickStyle);
     pickStyle(index, false);
   } catch (error) {
     report(error);

@@ -85,6 +85,15 @@ export function selectStyle(index, second) {
     style.button.classList.toggle('second', i === state.second);
   }
   $('blend-row').hidden = state.second === null;
+  if (state.second !== null) {  // which end of the slider is which style
+    $('blend-from').textContent = state.styles[state.first].name;
+    $('blend-to').textContent = state.styles[state.second].name;
+  }
+}
+
+/** The index of an added style with this file's name and size, or -1. */
+export function findStyle(file) {
+  return state.styles.findIndex((style) => style.title === file.name && style.bytes === file.size);
 }
 
 /** As results are named by adain stylize: `monet`, or `monet+scream` when blended. */
