@@ -79,13 +79,13 @@ const JOBS = {
       await Promise.all(names.map((name) => session(name, onBytes)));
     } catch (error) {
       if (error.kind) throw error;
-      // onnxruntime-web says only "no available backend" when its .wasm did not load.
-      throw Object.assign(new Error(`${site.runtime.folder}, ${error.message.slice(0, 80)}`),
-                          {kind: 'runtime'});
+      // onnxruntime-web says only "no available backend" when its .wasm did not load: the
+      // page names the folder, the console keeps the runtime's own words.
+      console.error(error);
+      throw Object.assign(new Error(site.runtime.folder), {kind: 'runtime'});
     }
     const effective = self.crossOriginIsolated ? ort.env.wasm.numThreads : 1;
-    return {result: {backend: provider, threads: webgpu ? 0 : effective,
-                     isolated: self.crossOriginIsolated, notice}};
+    return {result: {backend: provider, threads: webgpu ? 0 : effective, notice}};
   },
 
   async style({image}) {
