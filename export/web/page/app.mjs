@@ -241,6 +241,7 @@ async function loadModel() {
                                          threads: intParam('threads', 1) || 0}, [], onBytes);
   } catch (error) {
     $('readout').textContent = 'The model did not load.';
+    setStatus('');
     throw new say.PageError(say.workerError(error));
   } finally {
     $('progress').hidden = $('progress-note').hidden = true;
