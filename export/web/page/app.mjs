@@ -8,7 +8,7 @@ import {$, api, clearError, inference, intParam, readout, report, setStatus, sho
         state, textParam} from './page.mjs';
 import {baseName, decode, download, pixelsOf, pngOf, show, stamp} from './pictures.mjs';
 import {fitShorter} from './pixels.mjs';
-import {cancel, plan, showProgress, stylize} from './run.mjs';
+import {plan, showProgress, stylize} from './run.mjs';
 import {addStyle, findStyle, selectStyle, statsOf, styleName} from './styles.mjs';
 
 // -- the photo ----------------------------------------------------------------------------
@@ -165,7 +165,7 @@ function wire() {
   $('photo-file').addEventListener('change', (e) => e.target.files[0] && usePhoto(e.target.files[0]));
   $('style-file').addEventListener('change', (e) => e.target.files[0] && useStyleFile(e.target.files[0]));
   $('snapshot').addEventListener('click', saveFullSize);
-  $('cancel').addEventListener('click', cancel);
+  $('cancel').addEventListener('click', () => inference.cancel());
   $('record').addEventListener('click', toggleRecording);
   $('pause').addEventListener('click', togglePause);
   $('alpha').addEventListener('input', (e) => setAlpha(Number(e.target.value)));

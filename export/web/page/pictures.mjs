@@ -14,10 +14,14 @@ export async function decode(blob, name) {
   }
 }
 
+// One canvas to draw every picture into (each camera frame among them), resized as needed.
+const scratch = new OffscreenCanvas(1, 1);
+const context = scratch.getContext('2d', {willReadFrequently: true});
+
 /** A picture (bitmap or video) at height x width, transparency on white, as RGBA bytes. */
 export function pixelsOf(source, height, width) {
-  const canvas = new OffscreenCanvas(width, height);
-  const context = canvas.getContext('2d', {willReadFrequently: true});
+  scratch.width = width;  // also clears it, and resets the context's settings
+  scratch.height = height;
   context.fillStyle = '#fff';
   context.fillRect(0, 0, width, height);
   context.imageSmoothingQuality = 'high';
@@ -26,17 +30,20 @@ export function pixelsOf(source, height, width) {
   return {data, width, height};
 }
 
-export function show(image) {
-  const canvas = $('output');
+/** RGBA bytes painted into `canvas`, which takes their size. */
+function paint(canvas, image) {
   canvas.width = image.width;
   canvas.height = image.height;
   canvas.getContext('2d').putImageData(new ImageData(image.data, image.width, image.height), 0, 0);
+  return canvas;
+}
+
+export function show(image) {
+  paint($('output'), image);
 }
 
 export async function pngOf(image) {
-  const canvas = new OffscreenCanvas(image.width, image.height);
-  canvas.getContext('2d').putImageData(new ImageData(image.data, image.width, image.height), 0, 0);
-  return canvas.convertToBlob({type: 'image/png'});
+  return paint(new OffscreenCanvas(1, 1), image).convertToBlob({type: 'image/png'});
 }
 
 export function download(blob, name) {

@@ -64,8 +64,3 @@ export function showProgress(done, total) {
   $('progress-note').textContent = `tile ${done - (pass - 1) * total / 2} of ${total / 2}, ` +
                                    `pass ${pass} of 2`;
 }
-
-/** Stop the tiled job that runs now, between two tiles. */
-export function cancel() {
-  inference.cancel();
-}
